@@ -1,0 +1,88 @@
+//! Builds the service in one function: settings in, running server out. `main` and the
+//! tests both start sentlog through here.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Validated;
+use crate::domain::page::PageTokens;
+use crate::domain::phone::{self, RegionMap};
+use crate::store::{Store, StoreError};
+
+/// What every request handler shares.
+pub struct AppState {
+    pub store: Store,
+    pub regions: RegionMap,
+    pub page_tokens: PageTokens,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: &Validated) -> Self {
+        let secret = match &config.settings.page_token_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => rand::random::<[u8; 32]>().to_vec(),
+        };
+        AppState {
+            store,
+            regions: config.regions.clone(),
+            page_tokens: PageTokens::new(&secret),
+        }
+    }
+}
+
+/// Opens the database (running migrations) on a blocking thread.
+pub async fn open_store(config: &Validated) -> Result<Store, StoreError> {
+    let s = config.settings.clone();
+    tokio::task::spawn_blocking(move || {
+        Store::open(&s.database_url, s.pool_size, s.statement_timeout_ms)
+    })
+    .await
+    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), Box<dyn std::error::Error + Send + Sync>>>,
+}
+
+impl RunningServer {
+    /// Stops accepting calls, lets in-flight ones finish, and waits for the end.
+    pub async fn stop(mut self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await?
+    }
+
+    /// Waits until the server ends on its own (an error); the server stays stoppable.
+    pub async fn wait_ref(&mut self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        (&mut self.task).await?
+    }
+}
+
+/// Starts serving on `listener` with an opened store. `shutdown` ends the server.
+pub async fn start(
+    config: &Validated,
+    store: Store,
+    listener: TcpListener,
+) -> std::io::Result<RunningServer> {
+    phone::warm_up();
+    let addr = listener.local_addr()?;
+    let state = Arc::new(AppState::new(store, config));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(crate::grpc::server::serve(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}

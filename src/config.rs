@@ -1,0 +1,236 @@
+//! Settings: an optional TOML file, then `SENTLOG_*` environment variables, then
+//! command-line flags; validated once at start-up with errors naming the setting.
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::domain::phone::{self, RegionMap};
+
+/// Every setting, with the defaults that let `sentlog serve` run with no file at all.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// gRPC listen address.
+    pub listen: String,
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// ISO region for national-format phones of hotels without their own.
+    pub default_region: String,
+    /// Hotel id -> ISO region.
+    pub hotel_regions: BTreeMap<String, String>,
+    /// Database connections in the pool.
+    pub pool_size: u32,
+    /// Longest a single SQL statement may run.
+    pub statement_timeout_ms: u64,
+    /// Signs page tokens. Instances behind one load balancer must share it; when unset
+    /// each process draws its own, so tokens do not survive a restart.
+    pub page_token_secret: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:50051".into(),
+            database_url: "sqlite://sentlog.db".into(),
+            default_region: "FR".into(),
+            hotel_regions: BTreeMap::new(),
+            pool_size: 8,
+            statement_timeout_ms: 30_000,
+            page_token_secret: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("setting {setting}: {message}")]
+    Invalid { setting: String, message: String },
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.into(),
+        message: message.into(),
+    }
+}
+
+/// Settings checked and turned into the values the service uses.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub settings: Settings,
+    pub listen: SocketAddr,
+    pub regions: RegionMap,
+}
+
+impl Settings {
+    /// Reads the file (when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut s = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Settings::default(),
+        };
+        s.apply_env(|k| std::env::var(k).ok())?;
+        Ok(s)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Environment overrides: `SENTLOG_<SETTING>`, and `DATABASE_URL`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("SENTLOG_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("DATABASE_URL").or_else(|| var("SENTLOG_DATABASE_URL")) {
+            self.database_url = v;
+        }
+        if let Some(v) = var("SENTLOG_DEFAULT_REGION") {
+            self.default_region = v;
+        }
+        if let Some(v) = var("SENTLOG_HOTEL_REGIONS") {
+            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (hotel, region) = pair.split_once('=').ok_or_else(|| {
+                    invalid(
+                        "SENTLOG_HOTEL_REGIONS",
+                        format!("{pair:?} is not HOTEL=REGION"),
+                    )
+                })?;
+                self.hotel_regions
+                    .insert(hotel.trim().to_string(), region.trim().to_string());
+            }
+        }
+        if let Some(v) = var("SENTLOG_POOL_SIZE") {
+            self.pool_size = v
+                .parse()
+                .map_err(|_| invalid("SENTLOG_POOL_SIZE", format!("{v:?} is not a number")))?;
+        }
+        if let Some(v) = var("SENTLOG_STATEMENT_TIMEOUT_MS") {
+            self.statement_timeout_ms = v.parse().map_err(|_| {
+                invalid(
+                    "SENTLOG_STATEMENT_TIMEOUT_MS",
+                    format!("{v:?} is not a number"),
+                )
+            })?;
+        }
+        if let Some(v) = var("SENTLOG_PAGE_TOKEN_SECRET") {
+            self.page_token_secret = Some(v);
+        }
+        Ok(())
+    }
+
+    pub fn validate(self) -> Result<Validated, ConfigError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:50051", self.listen),
+            )
+        })?;
+        crate::store::connection::parse_url(&self.database_url)
+            .map_err(|m| invalid("database_url", m))?;
+        let default = phone::parse_region(&self.default_region).ok_or_else(|| {
+            invalid(
+                "default_region",
+                format!(
+                    "{:?} is not an ISO region code such as FR",
+                    self.default_region
+                ),
+            )
+        })?;
+        let mut regions = RegionMap {
+            default,
+            by_hotel: Default::default(),
+        };
+        for (hotel, code) in &self.hotel_regions {
+            let region = phone::parse_region(code).ok_or_else(|| {
+                invalid(
+                    &format!("hotel_regions.{hotel}"),
+                    format!("{code:?} is not an ISO region code such as GB"),
+                )
+            })?;
+            regions.by_hotel.insert(hotel.clone(), region);
+        }
+        if !(1..=512).contains(&self.pool_size) {
+            return Err(invalid("pool_size", "must be between 1 and 512"));
+        }
+        if self.statement_timeout_ms == 0 {
+            return Err(invalid("statement_timeout_ms", "must be above 0"));
+        }
+        if let Some(secret) = &self.page_token_secret
+            && secret.len() < 16
+        {
+            return Err(invalid(
+                "page_token_secret",
+                "must be at least 16 characters",
+            ));
+        }
+        Ok(Validated {
+            listen,
+            regions,
+            settings: self,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let v = Settings::default().validate().unwrap();
+        assert_eq!(v.listen.to_string(), "127.0.0.1:50051");
+    }
+
+    #[test]
+    fn env_overrides_and_errors_name_the_setting() {
+        let mut s = Settings::default();
+        s.apply_env(|k| match k {
+            "SENTLOG_HOTEL_REGIONS" => Some("h1=GB, h2=es".into()),
+            "DATABASE_URL" => Some("postgres://u@h/db".into()),
+            _ => None,
+        })
+        .unwrap();
+        let v = s.clone().validate().unwrap();
+        assert_eq!(v.regions.by_hotel.len(), 2);
+        assert_eq!(v.settings.database_url, "postgres://u@h/db");
+
+        let mut bad = s.clone();
+        bad.hotel_regions.insert("h3".into(), "Narnia".into());
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("hotel_regions.h3")
+        );
+        let mut bad = s;
+        bad.listen = "nowhere".into();
+        assert!(bad.validate().unwrap_err().to_string().contains("listen"));
+        let err = Settings::default()
+            .apply_env(|k| (k == "SENTLOG_POOL_SIZE").then(|| "many".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("SENTLOG_POOL_SIZE"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let err = toml::from_str::<Settings>("listne = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("listne"));
+    }
+}

@@ -1,0 +1,233 @@
+//! The message filter of API.md, validated and normalised once for every query path
+//! (list, count, export, watch).
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::error_category::ErrorCategory;
+use super::message::{Channel, MessageStatus, optional, optional_date};
+use super::phone::{self, RegionMap};
+use super::{FieldError, email, page};
+
+/// A filter as the caller sent it (empty text = not filtered on).
+#[derive(Debug, Clone, Default)]
+pub struct FilterDraft {
+    pub hotel_ids: Vec<String>,
+    pub phone: String,
+    pub campaign_name: String,
+    pub campaign_ids: Vec<String>,
+    pub check_in_from: String,
+    pub check_in_to: String,
+    pub check_out_from: String,
+    pub check_out_to: String,
+    pub channels: Vec<Channel>,
+    pub statuses: Vec<MessageStatus>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub email: String,
+    pub pms_reservation_id: String,
+    pub provider_message_id: String,
+    pub error_categories: Vec<ErrorCategory>,
+}
+
+/// An inclusive date range; either end may be open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DateRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl DateRange {
+    pub fn is_set(&self) -> bool {
+        self.from.is_some() || self.to.is_some()
+    }
+}
+
+/// A validated filter. `hotel_ids` is the resolved scope: empty means every hotel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageQuery {
+    pub hotel_ids: Vec<String>,
+    /// The stored forms the searched phone may take.
+    pub phone_forms: Vec<String>,
+    /// Lower-cased substring of the campaign name.
+    pub campaign_name: Option<String>,
+    pub campaign_ids: Vec<String>,
+    pub check_in: DateRange,
+    pub check_out: DateRange,
+    pub channels: Vec<Channel>,
+    pub statuses: Vec<MessageStatus>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub email: Option<String>,
+    pub pms_reservation_id: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub error_categories: Vec<ErrorCategory>,
+}
+
+/// Longest list accepted in a repeated filter field.
+pub const MAX_LIST_LEN: usize = 1000;
+
+impl MessageQuery {
+    /// Validates a draft whose hotel scope has already been resolved.
+    pub fn build(draft: FilterDraft, regions: &RegionMap) -> Result<Self, FieldError> {
+        let within = |e: FieldError| e.within("filter");
+        let mut hotel_ids = list("hotel_ids", draft.hotel_ids).map_err(within)?;
+        hotel_ids.sort();
+        hotel_ids.dedup();
+        let phone_forms = match optional("phone", &draft.phone).map_err(within)? {
+            Some(p) => phone::search_forms(&p, &regions.for_hotels(&hotel_ids)),
+            None => Vec::new(),
+        };
+        let mut campaign_ids = list("campaign_ids", draft.campaign_ids).map_err(within)?;
+        campaign_ids.sort();
+        campaign_ids.dedup();
+        let check_in = range(
+            ("check_in_from", &draft.check_in_from),
+            ("check_in_to", &draft.check_in_to),
+        )
+        .map_err(within)?;
+        let check_out = range(
+            ("check_out_from", &draft.check_out_from),
+            ("check_out_to", &draft.check_out_to),
+        )
+        .map_err(within)?;
+        if let (Some(a), Some(b)) = (draft.created_after, draft.created_before)
+            && b < a
+        {
+            return Err(within(FieldError::new(
+                "created_before",
+                "is earlier than created_after",
+            )));
+        }
+        Ok(MessageQuery {
+            hotel_ids,
+            phone_forms,
+            campaign_name: optional("campaign_name", &draft.campaign_name)
+                .map_err(within)?
+                .map(|n| n.to_lowercase()),
+            campaign_ids,
+            check_in,
+            check_out,
+            channels: sorted(draft.channels),
+            statuses: sorted(draft.statuses),
+            created_after: draft.created_after,
+            created_before: draft.created_before,
+            email: optional("email", &draft.email)
+                .map_err(within)?
+                .map(|e| email::normalize(&e)),
+            pms_reservation_id: optional("pms_reservation_id", &draft.pms_reservation_id)
+                .map_err(within)?,
+            provider_message_id: optional("provider_message_id", &draft.provider_message_id)
+                .map_err(within)?,
+            error_categories: sorted(draft.error_categories),
+        })
+    }
+
+    /// Binds page tokens to this exact query (and so to the caller's hotel scope).
+    pub fn fingerprint(&self) -> [u8; 8] {
+        page::fingerprint(&format!("messages:{self:?}"))
+    }
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn list(field: &str, values: Vec<String>) -> Result<Vec<String>, FieldError> {
+    if values.len() > MAX_LIST_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("has {} items; the limit is {MAX_LIST_LEN}", values.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        match optional(&format!("{field}[{i}]"), v)? {
+            Some(v) => out.push(v),
+            None => return Err(FieldError::new(format!("{field}[{i}]"), "is empty")),
+        }
+    }
+    Ok(out)
+}
+
+fn range(from: (&str, &str), to: (&str, &str)) -> Result<DateRange, FieldError> {
+    let r = DateRange {
+        from: optional_date(from.0, from.1)?,
+        to: optional_date(to.0, to.1)?,
+    };
+    if let (Some(a), Some(b)) = (r.from, r.to)
+        && b < a
+    {
+        return Err(FieldError::new(
+            to.0,
+            format!("{b} is before {} {a}", from.0),
+        ));
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_and_checks() {
+        let q = MessageQuery::build(
+            FilterDraft {
+                phone: "06 12 34 56 78".into(),
+                campaign_name: "Check-In".into(),
+                email: " Anna@Example.com".into(),
+                ..Default::default()
+            },
+            &RegionMap::default(),
+        )
+        .unwrap();
+        assert!(q.phone_forms.contains(&"+33612345678".to_string()));
+        assert_eq!(q.campaign_name.as_deref(), Some("check-in"));
+        assert_eq!(q.email.as_deref(), Some("anna@example.com"));
+    }
+
+    #[test]
+    fn bad_ranges_name_the_field() {
+        let err = MessageQuery::build(
+            FilterDraft {
+                check_in_from: "2024-05-02".into(),
+                check_in_to: "2024-05-01".into(),
+                ..Default::default()
+            },
+            &RegionMap::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "filter.check_in_to");
+        let err = MessageQuery::build(
+            FilterDraft {
+                check_out_from: "tomorrow".into(),
+                ..Default::default()
+            },
+            &RegionMap::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "filter.check_out_from");
+    }
+
+    #[test]
+    fn fingerprint_ignores_order() {
+        let a = MessageQuery::build(
+            FilterDraft {
+                channels: vec![Channel::Sms, Channel::Email],
+                ..Default::default()
+            },
+            &RegionMap::default(),
+        )
+        .unwrap();
+        let b = MessageQuery::build(
+            FilterDraft {
+                channels: vec![Channel::Email, Channel::Sms],
+                ..Default::default()
+            },
+            &RegionMap::default(),
+        )
+        .unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure domain rules: no I/O, no diesel, no tonic.
+pub mod access;
+pub mod email;
+pub mod error;
+pub mod error_category;
+pub mod filter;
+pub mod message;
+pub mod page;
+pub mod phone;
+pub mod status;
+
+pub use error::FieldError;

@@ -1,0 +1,3 @@
+//! Protobuf <-> domain conversions, one module per aggregate.
+pub mod messages;
+pub mod time;

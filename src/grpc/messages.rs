@@ -1,0 +1,217 @@
+//! MessageService: thin handlers over the store.
+use std::sync::Arc;
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::caller::caller;
+use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
+use crate::app::AppState;
+use crate::domain::FieldError;
+use crate::domain::access::Caller;
+use crate::domain::filter::{FilterDraft, MessageQuery};
+use crate::domain::message::{self, MessageDraft};
+use crate::domain::page::{self, Cursor};
+use crate::proto;
+use crate::proto::message_service_server::MessageService;
+use crate::store::messages as store;
+
+/// Most items in one RecordMessages or UpdateStatuses call.
+pub const MAX_BATCH: usize = 1000;
+
+pub struct MessagesApi {
+    state: Arc<AppState>,
+}
+
+impl MessagesApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+/// A filter from the wire, validated and scoped to the caller's hotels.
+pub fn message_query(
+    state: &AppState,
+    caller: &Caller,
+    filter: Option<proto::MessageFilter>,
+) -> Result<MessageQuery, Status> {
+    let mut draft = FilterDraft::try_from(filter.unwrap_or_default()).map_err(invalid_argument)?;
+    draft.hotel_ids = caller
+        .resolve_hotels("filter.hotel_ids", draft.hotel_ids)
+        .map_err(out_of_scope)?;
+    MessageQuery::build(draft, &state.regions).map_err(invalid_argument)
+}
+
+#[tonic::async_trait]
+impl MessageService for MessagesApi {
+    async fn record_messages(
+        &self,
+        request: Request<proto::RecordMessagesRequest>,
+    ) -> Result<Response<proto::RecordMessagesResponse>, Status> {
+        let caller = caller(&request)?;
+        let items = request.into_inner().messages;
+        if items.len() > MAX_BATCH {
+            return Err(batch_too_large("messages", items.len(), MAX_BATCH));
+        }
+        let mut results: Vec<proto::RecordResult> = Vec::with_capacity(items.len());
+        let mut valid = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let checked = MessageDraft::try_from(item)
+                .and_then(|d| message::validate(d, &self.state.regions))
+                .and_then(|m| match caller.may_see(&m.hotel_id) {
+                    true => Ok(m),
+                    false => Err(FieldError::new(
+                        "hotel_id",
+                        format!("hotel {:?} is not one this caller serves", m.hotel_id),
+                    )),
+                });
+            let error = match checked {
+                Ok(m) => {
+                    valid.push((index, m));
+                    String::new()
+                }
+                Err(e) => e.within(&format!("messages[{index}]")).to_string(),
+            };
+            results.push(proto::RecordResult {
+                index: index as i32,
+                error,
+                ..Default::default()
+            });
+        }
+        let new_messages: Vec<_> = valid.iter().map(|(_, m)| m.clone()).collect();
+        let recorded = self
+            .state
+            .store
+            .run(move |c| store::record(c, &new_messages, chrono::Utc::now()))
+            .await
+            .map_err(|e| store_error(e, "message"))?;
+        for ((index, m), r) in valid.iter().zip(recorded) {
+            if r.created {
+                tracing::info!(
+                    message_id = %r.message_id,
+                    hotel_id = %m.hotel_id,
+                    channel = m.channel.name(),
+                    phone = %m.recipient_phone.as_deref().map(crate::domain::phone::mask).unwrap_or_default(),
+                    "message recorded"
+                );
+            }
+            results[*index].message_id = r.message_id;
+            results[*index].created = r.created;
+        }
+        Ok(Response::new(proto::RecordMessagesResponse { results }))
+    }
+
+    async fn get_message(
+        &self,
+        request: Request<proto::GetMessageRequest>,
+    ) -> Result<Response<proto::Message>, Status> {
+        let caller = caller(&request)?;
+        let id = message::required("id", &request.into_inner().id).map_err(invalid_argument)?;
+        let hotels = caller.visible_hotels();
+        let what = format!("message {id:?}");
+        let found = self
+            .state
+            .store
+            .run(move |c| store::get(c, &id, &hotels))
+            .await
+            .map_err(|e| store_error(e, &what))?;
+        Ok(Response::new(found.into()))
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<proto::ListMessagesRequest>,
+    ) -> Result<Response<proto::ListMessagesResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let query = message_query(&self.state, &caller, req.filter)?;
+        let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
+        let fingerprint = query.fingerprint();
+        let cursor = self
+            .state
+            .page_tokens
+            .decode(&req.page_token, &fingerprint)
+            .map_err(invalid_argument)?;
+        let mut rows = self
+            .state
+            .store
+            .run(move |c| store::list(c, &query, cursor.as_ref(), limit + 1))
+            .await
+            .map_err(|e| store_error(e, "message"))?;
+        let next_page_token = if rows.len() > limit {
+            rows.truncate(limit);
+            let last = rows.last().expect("a full page");
+            let cursor = Cursor {
+                at: last.created_at,
+                id: last.id.clone(),
+            };
+            self.state.page_tokens.encode(&cursor, &fingerprint)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(proto::ListMessagesResponse {
+            messages: rows.into_iter().map(Into::into).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn count_messages(
+        &self,
+        request: Request<proto::CountMessagesRequest>,
+    ) -> Result<Response<proto::CountMessagesResponse>, Status> {
+        let caller = caller(&request)?;
+        let query = message_query(&self.state, &caller, request.into_inner().filter)?;
+        let counts = self
+            .state
+            .store
+            .run(move |c| store::count(c, &query))
+            .await
+            .map_err(|e| store_error(e, "message"))?;
+        Ok(Response::new(counts.into()))
+    }
+
+    async fn update_statuses(
+        &self,
+        _request: Request<proto::UpdateStatusesRequest>,
+    ) -> Result<Response<proto::UpdateStatusesResponse>, Status> {
+        Err(Status::unimplemented(
+            "UpdateStatuses arrives with delivery-status support",
+        ))
+    }
+
+    async fn get_message_history(
+        &self,
+        _request: Request<proto::GetMessageHistoryRequest>,
+    ) -> Result<Response<proto::GetMessageHistoryResponse>, Status> {
+        Err(Status::unimplemented(
+            "GetMessageHistory arrives with delivery-status support",
+        ))
+    }
+
+    type ExportMessagesStream = ReceiverStream<Result<proto::Message, Status>>;
+
+    async fn export_messages(
+        &self,
+        _request: Request<proto::ExportMessagesRequest>,
+    ) -> Result<Response<Self::ExportMessagesStream>, Status> {
+        Err(Status::unimplemented("ExportMessages is not available yet"))
+    }
+
+    type WatchMessagesStream = ReceiverStream<Result<proto::MessageChange, Status>>;
+
+    async fn watch_messages(
+        &self,
+        _request: Request<proto::WatchMessagesRequest>,
+    ) -> Result<Response<Self::WatchMessagesStream>, Status> {
+        Err(Status::unimplemented("WatchMessages is not available yet"))
+    }
+
+    async fn get_campaign_stats(
+        &self,
+        _request: Request<proto::GetCampaignStatsRequest>,
+    ) -> Result<Response<proto::CampaignStats>, Status> {
+        Err(Status::unimplemented(
+            "GetCampaignStats arrives with delivery-status support",
+        ))
+    }
+}

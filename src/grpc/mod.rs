@@ -1,0 +1,9 @@
+//! The gRPC layer: authenticates, converts protobuf to domain values (validating as it
+//! goes), calls the store, converts back, and maps errors. No SQL, no rules.
+pub mod caller;
+pub mod convert;
+pub mod errors;
+pub mod guests;
+pub mod messages;
+pub mod reconciliation;
+pub mod server;

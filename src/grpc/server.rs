@@ -1,0 +1,70 @@
+//! Assembles the gRPC server: the three services behind the identity interceptor,
+//! server reflection (v1 and v1alpha) and the health service.
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use super::caller::Identify;
+use super::guests::GuestsApi;
+use super::messages::MessagesApi;
+use super::reconciliation::ReconciliationApi;
+use crate::app::AppState;
+use crate::proto;
+use crate::proto::guest_service_server::GuestServiceServer;
+use crate::proto::message_service_server::MessageServiceServer;
+use crate::proto::reconciliation_service_server::ReconciliationServiceServer;
+
+/// Largest request accepted: a full batch of 1000 messages with long fields fits.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Serves on `listener` until `shutdown` completes, then lets in-flight calls finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<MessageServiceServer<MessagesApi>>()
+        .await;
+    health.set_serving::<GuestServiceServer<GuestsApi>>().await;
+    health
+        .set_serving::<ReconciliationServiceServer<ReconciliationApi>>()
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let messages = MessageServiceServer::new(MessagesApi::new(state.clone()))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let guests = GuestServiceServer::new(GuestsApi).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let reconciliation = ReconciliationServiceServer::new(ReconciliationApi)
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            messages, Identify,
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            guests, Identify,
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            reconciliation,
+            Identify,
+        ))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

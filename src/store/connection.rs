@@ -1,0 +1,201 @@
+//! One connection type over both backends, and the r2d2 manager that opens it from a
+//! URL (`sqlite://FILE` or `postgres://...`), keeping the driver's own error text.
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::ManageConnection;
+use diesel::{PgConnection, SqliteConnection};
+
+/// A connection to whichever backend the database URL chose.
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs one body on the concrete connection, whichever backend it is: the body is
+/// compiled once per backend, so dialect features (ON CONFLICT, RETURNING) stay typed.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::connection::DbConn::Pg($c) => $body,
+            $crate::store::connection::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Parses a database URL into its backend and the string its driver expects.
+pub fn parse_url(url: &str) -> Result<(Backend, String), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err("sqlite:// needs a file path, e.g. sqlite://sentlog.db".into());
+        }
+        return Ok((Backend::Sqlite, path.to_string()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite:")
+        && !path.is_empty()
+    {
+        return Ok((Backend::Sqlite, path.to_string()));
+    }
+    Err(format!(
+        "{:?} is not a database URL sentlog knows: use sqlite://FILE or postgres://USER@HOST/DB",
+        redact_url(url)
+    ))
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("{0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("{0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Opens connections for the pool and sets each one up.
+#[derive(Debug)]
+pub struct DbManager {
+    backend: Backend,
+    target: String,
+    statement_timeout_ms: u64,
+}
+
+impl DbManager {
+    pub fn new(url: &str, statement_timeout_ms: u64) -> Result<Self, String> {
+        let (backend, target) = parse_url(url)?;
+        Ok(Self {
+            backend,
+            target,
+            statement_timeout_ms,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = ConnError;
+
+    fn connect(&self) -> Result<DbConn, ConnError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut c = PgConnection::establish(&self.target)?;
+                c.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    self.statement_timeout_ms
+                ))?;
+                Ok(DbConn::Pg(c))
+            }
+            Backend::Sqlite => {
+                let mut c = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers run beside the one writer; the busy timeout makes a
+                // writer wait for the lock instead of failing at once.
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.statement_timeout_ms
+                ))?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnError> {
+        crate::with_conn!(conn, c => c.batch_execute("SELECT 1").map_err(ConnError::from))
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Write transactions: SQLite takes the write lock up front (BEGIN IMMEDIATE), so two
+/// writers queue on the busy timeout instead of failing on a lock upgrade.
+pub trait WriteTransaction: Sized {
+    fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>;
+}
+
+impl WriteTransaction for PgConnection {
+    fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        self.transaction(f)
+    }
+}
+
+impl WriteTransaction for SqliteConnection {
+    fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        self.immediate_transaction(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            parse_url("sqlite://sentlog.db").unwrap(),
+            (Backend::Sqlite, "sentlog.db".into())
+        );
+        assert_eq!(
+            parse_url("sqlite:///tmp/x.db").unwrap(),
+            (Backend::Sqlite, "/tmp/x.db".into())
+        );
+        assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(parse_url("mysql://x").is_err());
+        assert!(parse_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

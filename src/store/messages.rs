@@ -1,0 +1,516 @@
+//! Messages: recording, reading, listing and counting.
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Timestamp};
+
+use super::schema::{campaigns, messages};
+use super::{DbConn, StoreError, WriteTransaction};
+use crate::domain::error_category::ErrorCategory;
+use crate::domain::filter::MessageQuery;
+use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
+use crate::domain::page::Cursor;
+use crate::domain::status::{StatusReport, StatusState};
+use crate::with_conn;
+
+/// Rows per INSERT statement: 32 columns x 400 stays under SQLite's 32,766 parameters.
+const INSERT_CHUNK: usize = 400;
+/// The event id of the status a message was recorded with.
+pub const RECORDED_EVENT_ID: &str = "recorded";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: String,
+    pub hotel_id: String,
+    pub external_id: String,
+    pub phone_region: Option<String>,
+    pub campaign_id: Option<String>,
+    pub campaign_name: Option<String>,
+    pub channel: i32,
+    pub recipient_phone: Option<String>,
+    pub phone_valid: bool,
+    pub recipient_email: Option<String>,
+    pub email_normalized: Option<String>,
+    pub guest_name: Option<String>,
+    pub pms_guest_id: Option<String>,
+    pub pms_reservation_id: Option<String>,
+    pub check_in_date: Option<NaiveDate>,
+    pub check_out_date: Option<NaiveDate>,
+    pub status: i32,
+    pub scheduled_at: Option<NaiveDateTime>,
+    pub provider: Option<String>,
+    pub provider_message_id: Option<String>,
+    pub template_name: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub error_category: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub status_changed_at: NaiveDateTime,
+    pub status_event_id: String,
+    pub sent_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub read_at: Option<NaiveDateTime>,
+    pub failed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
+struct MessageInsert {
+    id: String,
+    hotel_id: String,
+    external_id: String,
+    phone_region: Option<String>,
+    campaign_id: Option<String>,
+    campaign_name: Option<String>,
+    channel: i32,
+    recipient_phone: Option<String>,
+    phone_valid: bool,
+    recipient_email: Option<String>,
+    email_normalized: Option<String>,
+    guest_name: Option<String>,
+    pms_guest_id: Option<String>,
+    pms_reservation_id: Option<String>,
+    check_in_date: Option<NaiveDate>,
+    check_out_date: Option<NaiveDate>,
+    status: i32,
+    scheduled_at: Option<NaiveDateTime>,
+    provider: Option<String>,
+    provider_message_id: Option<String>,
+    template_name: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    error_category: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    status_changed_at: NaiveDateTime,
+    status_event_id: String,
+    sent_at: Option<NaiveDateTime>,
+    delivered_at: Option<NaiveDateTime>,
+    read_at: Option<NaiveDateTime>,
+    failed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = campaigns, treat_none_as_default_value = false)]
+struct CampaignInsert {
+    hotel_id: String,
+    name: String,
+    name_folded: String,
+}
+
+/// UTC instants are stored without a zone, to the microsecond on both backends.
+pub fn to_db(t: DateTime<Utc>) -> NaiveDateTime {
+    truncate_micros(t).naive_utc()
+}
+
+pub fn from_db(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// Both backends keep microseconds: truncating first keeps a cursor equal to its row.
+pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).expect("in range")
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+
+    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, code: i32| {
+            StoreError::Conflict(format!(
+                "message {} has an unknown {what} code {code}",
+                r.id
+            ))
+        };
+        Ok(Message {
+            channel: Channel::from_code(r.channel).ok_or_else(|| corrupt("channel", r.channel))?,
+            status: MessageStatus::from_code(r.status)
+                .ok_or_else(|| corrupt("status", r.status))?,
+            error_category: ErrorCategory::from_code(r.error_category)
+                .ok_or_else(|| corrupt("error category", r.error_category))?,
+            scheduled_at: r.scheduled_at.map(from_db),
+            created_at: from_db(r.created_at),
+            updated_at: from_db(r.updated_at),
+            status_changed_at: from_db(r.status_changed_at),
+            sent_at: r.sent_at.map(from_db),
+            delivered_at: r.delivered_at.map(from_db),
+            read_at: r.read_at.map(from_db),
+            failed_at: r.failed_at.map(from_db),
+            id: r.id,
+            hotel_id: r.hotel_id,
+            external_id: r.external_id,
+            phone_region: r.phone_region,
+            campaign_id: r.campaign_id,
+            campaign_name: r.campaign_name,
+            recipient_phone: r.recipient_phone,
+            phone_valid: r.phone_valid,
+            recipient_email: r.recipient_email,
+            guest_name: r.guest_name,
+            pms_guest_id: r.pms_guest_id,
+            pms_reservation_id: r.pms_reservation_id,
+            check_in_date: r.check_in_date,
+            check_out_date: r.check_out_date,
+            provider: r.provider,
+            provider_message_id: r.provider_message_id,
+            template_name: r.template_name,
+            error_code: r.error_code,
+            error_message: r.error_message,
+        })
+    }
+}
+
+/// What recording one message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub message_id: String,
+    pub created: bool,
+}
+
+fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> MessageInsert {
+    let first = StatusReport {
+        status: m.status,
+        occurred_at: now,
+        event_id: RECORDED_EVENT_ID.to_string(),
+        error_code: m.error_code.clone(),
+        error_message: m.error_message.clone(),
+        error_category: m.error_category,
+    };
+    let s = StatusState::from_first(&first);
+    MessageInsert {
+        id,
+        hotel_id: m.hotel_id.clone(),
+        external_id: m.external_id.clone(),
+        phone_region: m.phone_region.clone(),
+        campaign_id: m.campaign_id.clone(),
+        campaign_name: m.campaign_name.clone(),
+        channel: m.channel.code(),
+        recipient_phone: m.recipient_phone.clone(),
+        phone_valid: m.phone_valid,
+        recipient_email: m.recipient_email.clone(),
+        email_normalized: m.email_normalized.clone(),
+        guest_name: m.guest_name.clone(),
+        pms_guest_id: m.pms_guest_id.clone(),
+        pms_reservation_id: m.pms_reservation_id.clone(),
+        check_in_date: m.check_in_date,
+        check_out_date: m.check_out_date,
+        status: s.status.code(),
+        scheduled_at: m.scheduled_at.map(to_db),
+        provider: m.provider.clone(),
+        provider_message_id: m.provider_message_id.clone(),
+        template_name: m.template_name.clone(),
+        error_code: s.error_code,
+        error_message: s.error_message,
+        error_category: s.error_category.code(),
+        created_at: to_db(now),
+        updated_at: to_db(now),
+        status_changed_at: to_db(s.status_changed_at),
+        status_event_id: s.status_event_id,
+        sent_at: s.sent_at.map(to_db),
+        delivered_at: s.delivered_at.map(to_db),
+        read_at: s.read_at.map(to_db),
+        failed_at: s.failed_at.map(to_db),
+    }
+}
+
+/// Records a batch in one transaction, idempotently on (hotel_id, external_id): a
+/// message recorded before keeps its id and is left untouched. Results follow `items`.
+pub fn record(
+    conn: &mut DbConn,
+    items: &[NewMessage],
+    now: DateTime<Utc>,
+) -> Result<Vec<Recorded>, StoreError> {
+    // A concurrent writer of the same keys (PostgreSQL) makes an attempt roll back;
+    // the next attempt sees its rows and reports them as existing.
+    let mut attempts = 0;
+    loop {
+        match record_once(conn, items, now) {
+            Err(StoreError::Unavailable(_)) if attempts < 3 => attempts += 1,
+            other => return other,
+        }
+    }
+}
+
+fn record_once(
+    conn: &mut DbConn,
+    items: &[NewMessage],
+    now: DateTime<Utc>,
+) -> Result<Vec<Recorded>, StoreError> {
+    let now = truncate_micros(now);
+    with_conn!(conn, c => c.write_transaction(|c| {
+        // Ids already recorded for the batch's pairs: one query per hotel.
+        let mut by_hotel: HashMap<&String, Vec<&String>> = HashMap::new();
+        for m in items {
+            by_hotel.entry(&m.hotel_id).or_default().push(&m.external_id);
+        }
+        let mut existing: HashMap<(String, String), String> = HashMap::new();
+        for (hotel, externals) in by_hotel {
+            for chunk in externals.chunks(INSERT_CHUNK) {
+                let rows: Vec<(String, String)> = messages::table
+                    .filter(messages::hotel_id.eq(hotel))
+                    .filter(messages::external_id.eq_any(chunk))
+                    .select((messages::external_id, messages::id))
+                    .load(c)?;
+                for (external, id) in rows {
+                    existing.insert((hotel.clone(), external), id);
+                }
+            }
+        }
+        let mut ids: HashMap<(String, String), Recorded> = HashMap::new();
+        let mut inserts = Vec::new();
+        for m in items {
+            let key = (m.hotel_id.clone(), m.external_id.clone());
+            if ids.contains_key(&key) {
+                continue;
+            }
+            let recorded = match existing.get(&key) {
+                Some(id) => Recorded { message_id: id.clone(), created: false },
+                None => {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    inserts.push(insert_form(m, id.clone(), now));
+                    Recorded { message_id: id, created: true }
+                }
+            };
+            ids.insert(key, recorded);
+        }
+        for chunk in inserts.chunks(INSERT_CHUNK) {
+            let inserted: Vec<String> = diesel::insert_into(messages::table)
+                .values(chunk)
+                .on_conflict((messages::hotel_id, messages::external_id))
+                .do_nothing()
+                .returning(messages::id)
+                .get_results(c)?;
+            if inserted.len() != chunk.len() {
+                // Another writer recorded some of these between our read and write.
+                return Err(StoreError::Unavailable(
+                    "a concurrent call recorded the same messages; retry".into(),
+                ));
+            }
+        }
+        let mut names: Vec<CampaignInsert> = items
+            .iter()
+            .filter_map(|m| {
+                m.campaign_name.as_ref().map(|n| CampaignInsert {
+                    hotel_id: m.hotel_id.clone(),
+                    name: n.clone(),
+                    name_folded: n.to_lowercase(),
+                })
+            })
+            .collect();
+        names.sort_by(|a, b| (&a.hotel_id, &a.name).cmp(&(&b.hotel_id, &b.name)));
+        names.dedup_by(|a, b| a.hotel_id == b.hotel_id && a.name == b.name);
+        for chunk in names.chunks(INSERT_CHUNK) {
+            diesel::insert_into(campaigns::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c)?;
+        }
+        Ok(items
+            .iter()
+            .map(|m| ids[&(m.hotel_id.clone(), m.external_id.clone())].clone())
+            .collect())
+    }))
+}
+
+/// `base` (a query on messages) boxed, keeping only messages matching `q`, whose
+/// campaign names are already resolved.
+macro_rules! matching {
+    ($base:expr, $q:expr, $names:expr) => {{
+        let q: &MessageQuery = $q;
+        let mut query = $base.into_boxed();
+        if !q.hotel_ids.is_empty() {
+            query = query.filter(messages::hotel_id.eq_any(q.hotel_ids.clone()));
+        }
+        if !q.phone_forms.is_empty() {
+            query = query.filter(messages::recipient_phone.eq_any(q.phone_forms.clone()));
+        }
+        if let Some(names) = $names {
+            query = query.filter(messages::campaign_name.eq_any(names.clone()));
+        }
+        if !q.campaign_ids.is_empty() {
+            query = query.filter(messages::campaign_id.eq_any(q.campaign_ids.clone()));
+        }
+        if let Some(d) = q.check_in.from {
+            query = query.filter(messages::check_in_date.ge(d));
+        }
+        if let Some(d) = q.check_in.to {
+            query = query.filter(messages::check_in_date.le(d));
+        }
+        if let Some(d) = q.check_out.from {
+            query = query.filter(messages::check_out_date.ge(d));
+        }
+        if let Some(d) = q.check_out.to {
+            query = query.filter(messages::check_out_date.le(d));
+        }
+        if !q.channels.is_empty() {
+            let codes: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
+            query = query.filter(messages::channel.eq_any(codes));
+        }
+        if !q.statuses.is_empty() {
+            let codes: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
+            query = query.filter(messages::status.eq_any(codes));
+        }
+        if let Some(t) = q.created_after {
+            query = query.filter(messages::created_at.ge(to_db(t)));
+        }
+        if let Some(t) = q.created_before {
+            query = query.filter(messages::created_at.lt(to_db(t)));
+        }
+        if let Some(e) = &q.email {
+            query = query.filter(messages::email_normalized.eq(e.clone()));
+        }
+        if let Some(r) = &q.pms_reservation_id {
+            query = query.filter(messages::pms_reservation_id.eq(r.clone()));
+        }
+        if let Some(p) = &q.provider_message_id {
+            query = query.filter(messages::provider_message_id.eq(p.clone()));
+        }
+        if !q.error_categories.is_empty() {
+            let codes: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
+            query = query.filter(messages::error_category.eq_any(codes));
+        }
+        query
+    }};
+}
+
+/// `%`, `_` and `\` in a searched name are literal characters.
+fn like_pattern(needle: &str) -> String {
+    let mut p = String::with_capacity(needle.len() + 2);
+    p.push('%');
+    for ch in needle.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+/// Campaign names (of the query's hotels) containing the query's name, or None when
+/// the query does not filter on a name.
+fn campaign_names(conn: &mut DbConn, q: &MessageQuery) -> Result<Option<Vec<String>>, StoreError> {
+    let Some(needle) = &q.campaign_name else {
+        return Ok(None);
+    };
+    let pattern = like_pattern(needle);
+    let names: Vec<String> = with_conn!(conn, c => {
+        let mut query = campaigns::table
+            .filter(campaigns::name_folded.like(pattern.clone()).escape('\\'))
+            .select(campaigns::name)
+            .distinct()
+            .into_boxed();
+        if !q.hotel_ids.is_empty() {
+            query = query.filter(campaigns::hotel_id.eq_any(q.hotel_ids.clone()));
+        }
+        query.load(c)?
+    });
+    Ok(Some(names))
+}
+
+/// A page of matching messages, newest first, after `cursor`.
+pub fn list(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    let names = campaign_names(conn, q)?;
+    if names.as_ref().is_some_and(|n| n.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let names = names.as_ref();
+    let rows: Vec<MessageRow> = with_conn!(conn, c => {
+        let mut query = matching!(messages::table, q, names);
+        if let Some(cur) = cursor {
+            // Row-value comparison: one index range on (created_at, id) on both backends.
+            query = query.filter(
+                diesel::dsl::sql::<Bool>("(created_at, id) < (")
+                    .bind::<Timestamp, _>(to_db(cur.at))
+                    .sql(", ")
+                    .bind::<Text, _>(cur.id.clone())
+                    .sql(")"),
+            );
+        }
+        query
+            .order((messages::created_at.desc(), messages::id.desc()))
+            .limit(limit as i64)
+            .select(MessageRow::as_select())
+            .load(c)?
+    });
+    rows.into_iter().map(Message::try_from).collect()
+}
+
+/// Matching messages counted per (status, channel, error category).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: i64,
+    pub by_status: Vec<(MessageStatus, i64)>,
+    pub by_channel: Vec<(Channel, i64)>,
+    pub by_error_category: Vec<(ErrorCategory, i64)>,
+}
+
+pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> {
+    let names = campaign_names(conn, q)?;
+    if names.as_ref().is_some_and(|n| n.is_empty()) {
+        return Ok(Counts::default());
+    }
+    let names = names.as_ref();
+    let groups: Vec<(i32, i32, i32, i64)> = with_conn!(conn, c => {
+        let grouped = messages::table
+            .group_by((messages::status, messages::channel, messages::error_category))
+            .select((messages::status, messages::channel, messages::error_category, count_star()));
+        matching!(grouped, q, names).load(c)?
+    });
+    let mut status: HashMap<MessageStatus, i64> = HashMap::new();
+    let mut channel: HashMap<Channel, i64> = HashMap::new();
+    let mut category: HashMap<ErrorCategory, i64> = HashMap::new();
+    let mut total = 0;
+    for (s, ch, cat, n) in groups {
+        total += n;
+        if let Some(s) = MessageStatus::from_code(s) {
+            *status.entry(s).or_default() += n;
+        }
+        if let Some(ch) = Channel::from_code(ch) {
+            *channel.entry(ch).or_default() += n;
+        }
+        if let Some(cat) = ErrorCategory::from_code(cat).filter(|c| *c != ErrorCategory::None) {
+            *category.entry(cat).or_default() += n;
+        }
+    }
+    let mut counts = Counts {
+        total,
+        by_status: status.into_iter().collect(),
+        by_channel: channel.into_iter().collect(),
+        by_error_category: category.into_iter().collect(),
+    };
+    counts.by_status.sort();
+    counts.by_channel.sort();
+    counts.by_error_category.sort();
+    Ok(counts)
+}
+
+/// One message, if it exists in one of `hotel_ids` (empty: any hotel).
+pub fn get(conn: &mut DbConn, id: &str, hotel_ids: &[String]) -> Result<Message, StoreError> {
+    let row: MessageRow = with_conn!(conn, c => {
+        let mut query = messages::table.filter(messages::id.eq(id.to_string())).into_boxed();
+        if !hotel_ids.is_empty() {
+            query = query.filter(messages::hotel_id.eq_any(hotel_ids.to_vec()));
+        }
+        query.select(MessageRow::as_select()).first(c)?
+    });
+    Message::try_from(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

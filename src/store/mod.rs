@@ -1,0 +1,155 @@
+//! The store: the only place with SQL. Diesel over SQLite or PostgreSQL, chosen by the
+//! database URL; every query runs on a blocking thread, never on the async executor.
+pub mod connection;
+pub mod messages;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::r2d2::{Pool, PooledConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use connection::{Backend, DbConn, DbManager, WriteTransaction};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// Serialises migrations between instances starting together on one PostgreSQL.
+const MIGRATION_LOCK_KEY: i64 = 0x5e47_1061;
+
+/// What can go wrong below the gRPC layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is overloaded: retryable.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the stored state (the message says how).
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else: a bug or a database fault, logged, never shown to a caller.
+    #[error("database error: {0}")]
+    Database(diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => StoreError::NotFound,
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
+                StoreError::Unavailable(info.message().to_string())
+            }
+            E::DatabaseError(_, ref info) if is_transient(info.message()) => {
+                StoreError::Unavailable(info.message().to_string())
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+/// Database messages that mean "try again": lock timeouts, shutdowns, cancelled statements.
+fn is_transient(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "database is locked",
+        "database table is locked",
+        "terminating connection",
+        "server closed the connection",
+        "connection refused",
+        "could not connect",
+        "canceling statement due to statement timeout",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "no connection to the server",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<DbManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens the pool and brings the schema up to date.
+    pub fn open(url: &str, pool_size: u32, statement_timeout_ms: u64) -> Result<Store, StoreError> {
+        let manager = DbManager::new(url, statement_timeout_ms).map_err(StoreError::Unavailable)?;
+        let backend = manager.backend();
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = Store { pool, backend };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for blocking code (CLI, tests, benchmarks).
+    pub fn conn(&self) -> Result<PooledConnection<DbManager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Connections handed out now, and the pool's size.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections - state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
+    /// Applies pending migrations (the binary embeds them).
+    pub fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let result = match &mut *conn {
+            DbConn::Pg(c) => {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                r
+            }
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        };
+        result.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Runs blocking database work on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database task ended: {e}")))?
+    }
+}

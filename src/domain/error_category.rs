@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(categorize(Some("twilio"), Some("99999")), Other);
         assert_eq!(categorize(Some("carrier-pigeon"), Some("21211")), Other);
         assert_eq!(categorize(Option::None, Some("21211")), Other);
-        assert_eq!(categorize(Some("twilio"), Option::None), ErrorCategory::None);
+        assert_eq!(
+            categorize(Some("twilio"), Option::None),
+            ErrorCategory::None
+        );
         assert_eq!(categorize(Some("twilio"), Some("  ")), ErrorCategory::None);
         assert_eq!(categorize(Some("Twilio"), Some(" 21211 ")), InvalidNumber);
     }

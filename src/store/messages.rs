@@ -259,22 +259,22 @@ fn record_once(
                 }
             }
         }
-        let mut ids: HashMap<(String, String), Recorded> = HashMap::new();
+        // The first item with a key decides; a repeat within the batch reports its id.
+        let mut ids: HashMap<(String, String), String> = HashMap::new();
+        let mut results = Vec::with_capacity(items.len());
         let mut inserts = Vec::new();
         for m in items {
             let key = (m.hotel_id.clone(), m.external_id.clone());
-            if ids.contains_key(&key) {
-                continue;
-            }
-            let recorded = match existing.get(&key) {
-                Some(id) => Recorded { message_id: id.clone(), created: false },
-                None => {
+            let recorded = match (ids.get(&key), existing.get(&key)) {
+                (Some(id), _) | (None, Some(id)) => Recorded { message_id: id.clone(), created: false },
+                (None, None) => {
                     let id = uuid::Uuid::now_v7().to_string();
                     inserts.push(insert_form(m, id.clone(), now));
                     Recorded { message_id: id, created: true }
                 }
             };
-            ids.insert(key, recorded);
+            ids.insert(key, recorded.message_id.clone());
+            results.push(recorded);
         }
         for chunk in inserts.chunks(INSERT_CHUNK) {
             let inserted: Vec<String> = diesel::insert_into(messages::table)
@@ -308,10 +308,7 @@ fn record_once(
                 .on_conflict_do_nothing()
                 .execute(c)?;
         }
-        Ok(items
-            .iter()
-            .map(|m| ids[&(m.hotel_id.clone(), m.external_id.clone())].clone())
-            .collect())
+        Ok(results)
     }))
 }
 
@@ -503,6 +500,34 @@ pub fn get(conn: &mut DbConn, id: &str, hotel_ids: &[String]) -> Result<Message,
         query.select(MessageRow::as_select()).first(c)?
     });
     Message::try_from(row)
+}
+
+/// The database's plan for the first page of `q`, one line per plan row: how an
+/// operator (or a test) checks that a filter is served by an index.
+pub fn explain_list(conn: &mut DbConn, q: &MessageQuery) -> Result<Vec<String>, StoreError> {
+    use super::explain::Explain;
+    let names = campaign_names(conn, q)?;
+    let names = names.as_ref();
+    Ok(match conn {
+        DbConn::Pg(c) => {
+            let query = matching!(messages::table, q, names)
+                .order((messages::created_at.desc(), messages::id.desc()))
+                .limit(51)
+                .select(messages::id);
+            Explain::postgres(query).load::<String>(c)?
+        }
+        DbConn::Sqlite(c) => {
+            let query = matching!(messages::table, q, names)
+                .order((messages::created_at.desc(), messages::id.desc()))
+                .limit(51)
+                .select(messages::id);
+            Explain::sqlite(query)
+                .load::<(i32, i32, i32, String)>(c)?
+                .into_iter()
+                .map(|(_, _, _, detail)| detail)
+                .collect()
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,219 @@
+//! Test harness: a fresh database per test (a SQLite file, or a throwaway PostgreSQL
+//! database when SENTLOG_TEST_POSTGRES_URL is set) and the real server on an
+//! ephemeral port, reached with the generated tonic clients over TCP.
+#![allow(dead_code)]
+
+use diesel::prelude::*;
+use sentlog::app::RunningServer;
+use sentlog::config::Settings;
+use sentlog::proto;
+use sentlog::proto::message_service_client::MessageServiceClient;
+use tonic::transport::Channel;
+
+/// Where the PostgreSQL suite finds its server, e.g. postgres://postgres@127.0.0.1:5432/test
+pub const PG_ENV: &str = "SENTLOG_TEST_POSTGRES_URL";
+
+/// A database that exists for one test and is removed after it.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("sentlog.db").display());
+        TestDb {
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// A throwaway database on the PostgreSQL named by PG_ENV, or None (the test is
+    /// skipped, and says so) when the variable is not set.
+    pub fn postgres() -> Option<TestDb> {
+        let Ok(admin_url) = std::env::var(PG_ENV) else {
+            eprintln!(
+                "skipped: set {PG_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL suite"
+            );
+            return None;
+        };
+        let name = format!("sentlog_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL is unreachable: {e}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        Some(TestDb {
+            url: with_database(&admin_url, &name),
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+}
+
+/// The same server URL with another database name.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    format!("{host_part}/{name}{query}")
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+/// The real server, on its own database, on 127.0.0.1 with an ephemeral port.
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub db: TestDb,
+    pub channel: Channel,
+}
+
+impl TestServer {
+    pub async fn start(db: TestDb) -> TestServer {
+        Self::start_with(db, |_| {}).await
+    }
+
+    pub async fn start_with(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestServer {
+        let mut settings = Settings {
+            database_url: db.url.clone(),
+            listen: "127.0.0.1:0".into(),
+            pool_size: 4,
+            ..Settings::default()
+        };
+        tune(&mut settings);
+        let config = settings.validate().expect("valid test settings");
+        let store = sentlog::app::open_store(&config).await.expect("open store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = sentlog::app::start(&config, store, listener).await.unwrap();
+        let channel = Channel::from_shared(format!("http://{}", server.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect to test server");
+        TestServer {
+            server: Some(server),
+            db,
+            channel,
+        }
+    }
+
+    pub fn messages(&self) -> MessageServiceClient<Channel> {
+        MessageServiceClient::new(self.channel.clone())
+    }
+
+    pub fn store(&self) -> &sentlog::store::Store {
+        &self.server.as_ref().expect("running").state.store
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.expect("clean stop");
+        }
+    }
+}
+
+/// Runs each listed async test body on SQLite, and on PostgreSQL when configured.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::TestDb::sqlite()).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::common::TestDb::postgres() {
+                        super::$name(db).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A valid WhatsApp message for a hotel, to adjust per test.
+pub fn new_message(hotel: &str, external_id: &str, phone: &str) -> proto::NewMessage {
+    proto::NewMessage {
+        hotel_id: hotel.into(),
+        external_id: external_id.into(),
+        channel: proto::Channel::Whatsapp as i32,
+        recipient_phone: phone.into(),
+        campaign_id: "c-checkin".into(),
+        campaign_name: "Online check-in".into(),
+        guest_name: "Camille Martin".into(),
+        provider: "whatsapp_cloud".into(),
+        ..Default::default()
+    }
+}
+
+/// Records messages and returns their ids, failing the test on any item error.
+pub async fn record(
+    client: &mut MessageServiceClient<Channel>,
+    messages: Vec<proto::NewMessage>,
+) -> Vec<String> {
+    let results = client
+        .record_messages(proto::RecordMessagesRequest { messages })
+        .await
+        .expect("RecordMessages")
+        .into_inner()
+        .results;
+    results
+        .into_iter()
+        .map(|r| {
+            assert!(r.error.is_empty(), "item {} refused: {}", r.index, r.error);
+            r.message_id
+        })
+        .collect()
+}
+
+/// Every message matching `filter`, through paging with `page_size`.
+pub async fn list_all(
+    client: &mut MessageServiceClient<Channel>,
+    filter: proto::MessageFilter,
+    page_size: i32,
+) -> Vec<proto::Message> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_messages(proto::ListMessagesRequest {
+                filter: Some(filter.clone()),
+                page_size,
+                page_token: token,
+            })
+            .await
+            .expect("ListMessages")
+            .into_inner();
+        out.extend(page.messages);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests: the real server over a real socket, on SQLite and PostgreSQL.
+mod common;
+mod messages;
+mod serving;

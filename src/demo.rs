@@ -6,9 +6,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::domain::message::{self, Channel, MessageDraft, MessageStatus, NewMessage};
+use crate::domain::message::{self, Channel, MessageDraft, MessageStatus};
 use crate::domain::phone::RegionMap;
-use crate::store::{Store, StoreError, messages};
+use crate::domain::status_event::{StatusEvent, Target};
+use crate::store::{Store, StoreError, messages, status_events};
 
 /// (hotel id, display name, ISO region, share of the traffic in percent).
 pub const HOTELS: &[(&str, &str, &str, u32)] = &[
@@ -233,7 +234,22 @@ fn showcase(seed: u64) -> MessageDraft {
     }
 }
 
-/// Records `n` demo messages through the store's batch path, with a progress bar.
+/// The statuses a message goes through to reach its final one, seconds after it was
+/// recorded: the provider callbacks the demo replays.
+fn journey(final_status: MessageStatus) -> Vec<(MessageStatus, i64)> {
+    use MessageStatus::*;
+    match final_status {
+        Pending | Scheduled | Validated | Cancelled => vec![],
+        Failed => vec![(Failed, 2)],
+        Sent => vec![(Sent, 3)],
+        Undelivered => vec![(Sent, 3), (Undelivered, 45)],
+        Delivered => vec![(Sent, 3), (Delivered, 20)],
+        Read => vec![(Sent, 3), (Delivered, 20), (Read, 600)],
+    }
+}
+
+/// Records `n` demo messages through the store's batch path, then replays their
+/// providers' status callbacks, with a progress bar.
 pub fn load(store: &Store, n: usize, seed: u64, show_progress: bool) -> Result<usize, StoreError> {
     let regions = RegionMap::default();
     let all = drafts(n, seed, Utc::now());
@@ -250,14 +266,38 @@ pub fn load(store: &Store, n: usize, seed: u64, show_progress: bool) -> Result<u
     // Messages of one batch share a recording time; 50 a batch spreads them out.
     for chunk in all.chunks(50) {
         let at = chunk[0].0;
-        let batch: Vec<NewMessage> = chunk
-            .iter()
-            .map(|(_, d)| message::validate(d.clone(), &regions).expect("demo data is valid"))
-            .collect();
-        created += messages::record(&mut conn, &batch, at)?
-            .iter()
-            .filter(|r| r.created)
-            .count();
+        let mut batch = Vec::with_capacity(chunk.len());
+        let mut finals = Vec::with_capacity(chunk.len());
+        for (_, d) in chunk {
+            let mut m = message::validate(d.clone(), &regions).expect("demo data is valid");
+            let path = journey(m.status);
+            finals.push((path, m.error_code.take(), m.error_message.take()));
+            if !finals.last().expect("pushed").0.is_empty() {
+                m.status = MessageStatus::Pending;
+                m.error_category = Default::default();
+            }
+            batch.push(m);
+        }
+        let recorded = messages::record(&mut conn, &batch, at)?;
+        let mut events = Vec::new();
+        for (r, (path, code, text)) in recorded.iter().zip(finals) {
+            if !r.created {
+                continue;
+            }
+            created += 1;
+            for (status, after) in path {
+                let failed = matches!(status, MessageStatus::Failed | MessageStatus::Undelivered);
+                events.push(StatusEvent {
+                    target: Target::Id(r.message_id.clone()),
+                    status,
+                    occurred_at: at + Duration::seconds(after),
+                    event_id: None,
+                    error_code: if failed { code.clone() } else { None },
+                    error_message: if failed { text.clone() } else { None },
+                });
+            }
+        }
+        status_events::apply(&mut conn, &events, &[], at + Duration::hours(1))?;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();

@@ -1,5 +1,6 @@
 //! Pure domain rules: no I/O, no diesel, no tonic.
 pub mod access;
+pub mod campaign;
 pub mod email;
 pub mod error;
 pub mod error_category;
@@ -8,5 +9,6 @@ pub mod message;
 pub mod page;
 pub mod phone;
 pub mod status;
+pub mod status_event;
 
 pub use error::FieldError;

@@ -128,6 +128,12 @@ pub fn fingerprint(canonical: &str) -> [u8; 8] {
     digest[..8].try_into().expect("8 bytes")
 }
 
+/// Both backends keep microseconds: truncating first keeps a stored time equal to the
+/// one we computed (and a cursor equal to its row).
+pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).expect("in range")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,16 +5,21 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::caller::caller;
+use super::convert::status_events::{campaign_stats, event_result};
+use super::convert::time::from_proto;
 use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
+use crate::domain::campaign;
 use crate::domain::filter::{FilterDraft, MessageQuery};
 use crate::domain::message::{self, MessageDraft};
 use crate::domain::page::{self, Cursor};
+use crate::domain::status_event::{self, EventDraft, EventOutcome};
 use crate::proto;
 use crate::proto::message_service_server::MessageService;
 use crate::store::messages as store;
+use crate::store::status_events;
 
 /// Most items in one RecordMessages or UpdateStatuses call.
 pub const MAX_BATCH: usize = 1000;
@@ -172,20 +177,69 @@ impl MessageService for MessagesApi {
 
     async fn update_statuses(
         &self,
-        _request: Request<proto::UpdateStatusesRequest>,
+        request: Request<proto::UpdateStatusesRequest>,
     ) -> Result<Response<proto::UpdateStatusesResponse>, Status> {
-        Err(Status::unimplemented(
-            "UpdateStatuses arrives with delivery-status support",
-        ))
+        let caller = caller(&request)?;
+        let events = request.into_inner().events;
+        if events.len() > MAX_BATCH {
+            return Err(batch_too_large("events", events.len(), MAX_BATCH));
+        }
+        let now = chrono::Utc::now();
+        let mut results: Vec<Option<proto::StatusEventResult>> = vec![None; events.len()];
+        let mut valid = Vec::with_capacity(events.len());
+        let mut valid_index = Vec::with_capacity(events.len());
+        for (index, e) in events.into_iter().enumerate() {
+            match EventDraft::try_from(e).and_then(|d| status_event::validate(d, now)) {
+                Ok(event) => {
+                    valid.push(event);
+                    valid_index.push(index);
+                }
+                Err(e) => {
+                    results[index] = Some(proto::StatusEventResult {
+                        index: index as i32,
+                        outcome: EventOutcome::Rejected.code(),
+                        error: e.within(&format!("events[{index}]")).to_string(),
+                        ..Default::default()
+                    })
+                }
+            }
+        }
+        let hotels = caller.visible_hotels();
+        let applied = self
+            .state
+            .store
+            .run(move |c| status_events::apply(c, &valid, &hotels, now))
+            .await
+            .map_err(|e| store_error(e, "message"))?;
+        for (index, r) in valid_index.into_iter().zip(applied) {
+            results[index] = Some(event_result(index, r));
+        }
+        Ok(Response::new(proto::UpdateStatusesResponse {
+            results: results
+                .into_iter()
+                .map(|r| r.expect("every event has a result"))
+                .collect(),
+        }))
     }
 
     async fn get_message_history(
         &self,
-        _request: Request<proto::GetMessageHistoryRequest>,
+        request: Request<proto::GetMessageHistoryRequest>,
     ) -> Result<Response<proto::GetMessageHistoryResponse>, Status> {
-        Err(Status::unimplemented(
-            "GetMessageHistory arrives with delivery-status support",
-        ))
+        let caller = caller(&request)?;
+        let id = message::required("message_id", &request.into_inner().message_id)
+            .map_err(invalid_argument)?;
+        let hotels = caller.visible_hotels();
+        let what = format!("message {id:?}");
+        let events = self
+            .state
+            .store
+            .run(move |c| status_events::history(c, &id, &hotels))
+            .await
+            .map_err(|e| store_error(e, &what))?;
+        Ok(Response::new(proto::GetMessageHistoryResponse {
+            events: events.into_iter().map(Into::into).collect(),
+        }))
     }
 
     type ExportMessagesStream = ReceiverStream<Result<proto::Message, Status>>;
@@ -208,10 +262,39 @@ impl MessageService for MessagesApi {
 
     async fn get_campaign_stats(
         &self,
-        _request: Request<proto::GetCampaignStatsRequest>,
+        request: Request<proto::GetCampaignStatsRequest>,
     ) -> Result<Response<proto::CampaignStats>, Status> {
-        Err(Status::unimplemented(
-            "GetCampaignStats arrives with delivery-status support",
-        ))
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let hotel_id = message::required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
+        let campaign_id =
+            message::required("campaign_id", &req.campaign_id).map_err(invalid_argument)?;
+        let after = from_proto("sent_after", req.sent_after).map_err(invalid_argument)?;
+        let before = from_proto("sent_before", req.sent_before).map_err(invalid_argument)?;
+        if let (Some(a), Some(b)) = (after, before)
+            && b < a
+        {
+            return Err(invalid_argument(FieldError::new(
+                "sent_before",
+                "is earlier than sent_after",
+            )));
+        }
+        caller
+            .resolve_hotels("hotel_id", vec![hotel_id.clone()])
+            .map_err(out_of_scope)?;
+        let what = format!("campaign {campaign_id:?} of hotel {hotel_id:?}");
+        let (h, c) = (hotel_id.clone(), campaign_id.clone());
+        let counts = self
+            .state
+            .store
+            .run(move |conn| store::campaign_counts(conn, &h, &c, after, before))
+            .await
+            .map_err(|e| store_error(e, &what))?;
+        Ok(Response::new(campaign_stats(
+            hotel_id,
+            campaign_id,
+            counts.campaign_name,
+            campaign::funnel(&counts.by_status),
+        )))
     }
 }

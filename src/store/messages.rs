@@ -7,11 +7,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::schema::{campaigns, messages};
+use super::status_events::{HistoryRow, insert_history};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
 use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
-use crate::domain::page::Cursor;
+use crate::domain::page::{Cursor, truncate_micros};
 use crate::domain::status::{StatusReport, StatusState};
 use crate::with_conn;
 
@@ -111,11 +112,6 @@ pub fn from_db(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
-/// Both backends keep microseconds: truncating first keeps a cursor equal to its row.
-pub fn truncate_micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).expect("in range")
-}
-
 impl TryFrom<MessageRow> for Message {
     type Error = StoreError;
 
@@ -170,7 +166,8 @@ pub struct Recorded {
     pub created: bool,
 }
 
-fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> MessageInsert {
+/// The row of a new message, and the history row of the status it was recorded with.
+fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> (MessageInsert, HistoryRow) {
     let first = StatusReport {
         status: m.status,
         occurred_at: now,
@@ -180,7 +177,8 @@ fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> MessageInsert 
         error_category: m.error_category,
     };
     let s = StatusState::from_first(&first);
-    MessageInsert {
+    let history = HistoryRow::first(&id, &first, now);
+    let row = MessageInsert {
         id,
         hotel_id: m.hotel_id.clone(),
         external_id: m.external_id.clone(),
@@ -213,7 +211,8 @@ fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> MessageInsert 
         delivered_at: s.delivered_at.map(to_db),
         read_at: s.read_at.map(to_db),
         failed_at: s.failed_at.map(to_db),
-    }
+    };
+    (row, history)
 }
 
 /// Records a batch in one transaction, idempotently on (hotel_id, external_id): a
@@ -263,13 +262,16 @@ fn record_once(
         let mut ids: HashMap<(String, String), String> = HashMap::new();
         let mut results = Vec::with_capacity(items.len());
         let mut inserts = Vec::new();
+        let mut history = Vec::new();
         for m in items {
             let key = (m.hotel_id.clone(), m.external_id.clone());
             let recorded = match (ids.get(&key), existing.get(&key)) {
                 (Some(id), _) | (None, Some(id)) => Recorded { message_id: id.clone(), created: false },
                 (None, None) => {
                     let id = uuid::Uuid::now_v7().to_string();
-                    inserts.push(insert_form(m, id.clone(), now));
+                    let (row, first) = insert_form(m, id.clone(), now);
+                    inserts.push(row);
+                    history.push(first);
                     Recorded { message_id: id, created: true }
                 }
             };
@@ -290,6 +292,7 @@ fn record_once(
                 ));
             }
         }
+        insert_history(c, &history)?;
         let mut names: Vec<CampaignInsert> = items
             .iter()
             .filter_map(|m| {
@@ -527,6 +530,58 @@ pub fn explain_list(conn: &mut DbConn, q: &MessageQuery) -> Result<Vec<String>, 
                 .map(|(_, _, _, detail)| detail)
                 .collect()
         }
+    })
+}
+
+/// A campaign's name and its messages per status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignCounts {
+    pub campaign_name: Option<String>,
+    pub by_status: Vec<(MessageStatus, i64)>,
+}
+
+/// A campaign's messages counted per status, recorded within [after, before), with
+/// the campaign's name; served by the (hotel_id, campaign_id, created_at) index.
+/// NotFound when the hotel has no message of that campaign at all.
+pub fn campaign_counts(
+    conn: &mut DbConn,
+    hotel_id: &str,
+    campaign_id: &str,
+    after: Option<DateTime<Utc>>,
+    before: Option<DateTime<Utc>>,
+) -> Result<CampaignCounts, StoreError> {
+    let (name, groups): (Option<Option<String>>, Vec<(i32, i64)>) = with_conn!(conn, c => {
+        let mut q = messages::table
+            .filter(messages::hotel_id.eq(hotel_id.to_string()))
+            .filter(messages::campaign_id.eq(campaign_id.to_string()))
+            .group_by(messages::status)
+            .select((messages::status, count_star()))
+            .into_boxed();
+        if let Some(t) = after {
+            q = q.filter(messages::created_at.ge(to_db(t)));
+        }
+        if let Some(t) = before {
+            q = q.filter(messages::created_at.lt(to_db(t)));
+        }
+        let groups = q.load(c)?;
+        let name = messages::table
+            .filter(messages::hotel_id.eq(hotel_id.to_string()))
+            .filter(messages::campaign_id.eq(campaign_id.to_string()))
+            .select(messages::campaign_name)
+            .first::<Option<String>>(c)
+            .optional()?;
+        (name, groups)
+    });
+    let Some(name) = name else {
+        return Err(StoreError::NotFound);
+    };
+    let counts = groups
+        .into_iter()
+        .filter_map(|(s, n)| MessageStatus::from_code(s).map(|s| (s, n)))
+        .collect();
+    Ok(CampaignCounts {
+        campaign_name: name,
+        by_status: counts,
     })
 }
 

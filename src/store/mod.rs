@@ -4,6 +4,7 @@ pub mod connection;
 pub mod explain;
 pub mod messages;
 pub mod schema;
+pub mod status_events;
 
 use std::time::Duration;
 

@@ -45,4 +45,20 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(messages, campaigns);
+diesel::allow_tables_to_appear_in_same_query!(messages, campaigns, status_events);
+
+diesel::table! {
+    status_events (message_id, event_id) {
+        message_id -> Text,
+        event_id -> Text,
+        status -> Integer,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        error_category -> Integer,
+        outcome -> Integer,
+    }
+}
+
+diesel::joinable!(status_events -> messages (message_id));

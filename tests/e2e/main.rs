@@ -2,3 +2,4 @@
 mod common;
 mod messages;
 mod serving;
+mod statuses;

@@ -1,3 +1,4 @@
 //! Protobuf <-> domain conversions, one module per aggregate.
 pub mod messages;
+pub mod status_events;
 pub mod time;

@@ -1,0 +1,496 @@
+//! Status events: applied to messages order-independently, kept as history.
+//!
+//! A batch is one transaction with set-based statements whatever its size: resolve
+//! provider ids (1 query), lock and read the messages (1), read the batch's event ids
+//! already seen (1), insert the history (1 per 500 events), update the changed messages
+//! (1 per 400 messages). On PostgreSQL the messages are locked in id order, so two
+//! batches touching the same messages queue instead of deadlocking; SQLite has one
+//! writer at a time.
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+
+use super::messages::{from_db, to_db};
+use super::schema::{messages, status_events};
+use super::{DbConn, StoreError, WriteTransaction};
+use crate::domain::error_category::{ErrorCategory, categorize};
+use crate::domain::message::{Channel, MessageStatus};
+use crate::domain::status::{self, StatusReport, StatusState, Verdict};
+use crate::domain::status_event::{EventOutcome, StatusEvent, Target};
+use crate::with_conn;
+
+const HISTORY_CHUNK: usize = 500;
+const UPDATE_CHUNK: usize = 400;
+
+/// The status part of a message row, and what the rules need to judge an event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+struct StateRow {
+    id: String,
+    channel: i32,
+    provider: Option<String>,
+    status: i32,
+    status_changed_at: NaiveDateTime,
+    status_event_id: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    error_category: i32,
+    sent_at: Option<NaiveDateTime>,
+    delivered_at: Option<NaiveDateTime>,
+    read_at: Option<NaiveDateTime>,
+    failed_at: Option<NaiveDateTime>,
+}
+
+impl StateRow {
+    fn state(&self) -> Result<StatusState, StoreError> {
+        Ok(StatusState {
+            status: MessageStatus::from_code(self.status).ok_or_else(|| {
+                StoreError::Conflict(format!("message {} has an unknown status", self.id))
+            })?,
+            status_changed_at: from_db(self.status_changed_at),
+            status_event_id: self.status_event_id.clone(),
+            error_code: self.error_code.clone(),
+            error_message: self.error_message.clone(),
+            error_category: ErrorCategory::from_code(self.error_category).unwrap_or_default(),
+            sent_at: self.sent_at.map(from_db),
+            delivered_at: self.delivered_at.map(from_db),
+            read_at: self.read_at.map(from_db),
+            failed_at: self.failed_at.map(from_db),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = status_events, treat_none_as_default_value = false)]
+pub struct HistoryRow {
+    pub message_id: String,
+    pub event_id: String,
+    pub status: i32,
+    pub occurred_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub error_category: i32,
+    pub outcome: i32,
+}
+
+impl HistoryRow {
+    /// The history row of a message's first status (the one it was recorded with).
+    pub fn first(message_id: &str, report: &StatusReport, received_at: DateTime<Utc>) -> Self {
+        HistoryRow {
+            message_id: message_id.to_string(),
+            event_id: report.event_id.clone(),
+            status: report.status.code(),
+            occurred_at: to_db(report.occurred_at),
+            received_at: to_db(received_at),
+            error_code: report.error_code.clone(),
+            error_message: report.error_message.clone(),
+            error_category: report.error_category.code(),
+            outcome: EventOutcome::Applied.code(),
+        }
+    }
+}
+
+/// A kept event, as GetMessageHistory shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEvent {
+    pub message_id: String,
+    pub event_id: String,
+    pub status: MessageStatus,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub error_category: ErrorCategory,
+    pub outcome: EventOutcome,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventResult {
+    pub outcome: EventOutcome,
+    pub message_id: Option<String>,
+    /// The message's status once the whole batch is applied.
+    pub current_status: Option<MessageStatus>,
+    /// Why a REJECTED event was not applied, naming the field.
+    pub error: Option<String>,
+}
+
+/// Inserts history rows in chunks; an event already kept is left as it is.
+pub fn insert_history<C>(c: &mut C, rows: &[HistoryRow]) -> Result<(), StoreError>
+where
+    C: DieselInsertHistory,
+{
+    for chunk in rows.chunks(HISTORY_CHUNK) {
+        c.insert_history_chunk(chunk)?;
+    }
+    Ok(())
+}
+
+/// `INSERT ... ON CONFLICT DO NOTHING` for history, on each concrete connection.
+pub trait DieselInsertHistory {
+    fn insert_history_chunk(&mut self, rows: &[HistoryRow]) -> Result<(), StoreError>;
+}
+
+macro_rules! impl_insert_history {
+    ($conn:ty) => {
+        impl DieselInsertHistory for $conn {
+            fn insert_history_chunk(&mut self, rows: &[HistoryRow]) -> Result<(), StoreError> {
+                diesel::insert_into(status_events::table)
+                    .values(rows)
+                    .on_conflict_do_nothing()
+                    .execute(self)?;
+                Ok(())
+            }
+        }
+    };
+}
+impl_insert_history!(diesel::PgConnection);
+impl_insert_history!(diesel::SqliteConnection);
+
+/// Applies a batch of events to the messages of `hotel_ids` (empty: every hotel), in
+/// one transaction. Results follow `events`.
+pub fn apply(
+    conn: &mut DbConn,
+    events: &[StatusEvent],
+    hotel_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<EventResult>, StoreError> {
+    let numbered_placeholders = matches!(conn, DbConn::Pg(_));
+    with_conn!(conn, c => c.write_transaction(|c| {
+        // 1. Provider references -> message ids (within the caller's hotels).
+        let refs: Vec<&String> = events
+            .iter()
+            .filter_map(|e| match &e.target {
+                Target::Provider { provider_message_id, .. } => Some(provider_message_id),
+                Target::Id(_) => None,
+            })
+            .collect();
+        let mut by_ref: HashMap<(String, String), String> = HashMap::new();
+        if !refs.is_empty() {
+            let mut q = messages::table
+                .filter(messages::provider_message_id.eq_any(refs))
+                .select((messages::id, messages::provider, messages::provider_message_id))
+                .into_boxed();
+            if !hotel_ids.is_empty() {
+                q = q.filter(messages::hotel_id.eq_any(hotel_ids.to_vec()));
+            }
+            let rows: Vec<(String, Option<String>, Option<String>)> = q.load(c)?;
+            for (id, provider, pid) in rows {
+                if let (Some(p), Some(pid)) = (provider, pid) {
+                    by_ref.insert((p, pid), id);
+                }
+            }
+        }
+        let target_id = |t: &Target| -> Option<String> {
+            match t {
+                Target::Id(id) => Some(id.clone()),
+                Target::Provider { provider, provider_message_id } => by_ref
+                    .get(&(provider.clone(), provider_message_id.clone()))
+                    .cloned(),
+            }
+        };
+
+        // 2. The messages, read (and on PostgreSQL locked) in id order.
+        let mut ids: Vec<String> = events.iter().filter_map(|e| target_id(&e.target)).collect();
+        ids.sort();
+        ids.dedup();
+        let rows = lock_states(c, &ids, hotel_ids)?;
+        let mut states: HashMap<String, (StateRow, StatusState)> = HashMap::new();
+        for row in rows {
+            let state = row.state()?;
+            states.insert(row.id.clone(), (row, state));
+        }
+
+        // 3. Event ids already kept for these messages.
+        let given_ids: Vec<String> = events.iter().filter_map(|e| e.event_id.clone()).collect();
+        let known: Vec<String> = states.keys().cloned().collect();
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        if !known.is_empty() {
+            let derived = events.iter().filter_map(|e| {
+                let id = target_id(&e.target)?;
+                Some(derived_id(&id, e))
+            });
+            let candidates: Vec<String> = given_ids.iter().cloned().chain(derived).collect();
+            for chunk in candidates.chunks(HISTORY_CHUNK) {
+                let rows: Vec<(String, String)> = status_events::table
+                    .filter(status_events::message_id.eq_any(known.clone()))
+                    .filter(status_events::event_id.eq_any(chunk.to_vec()))
+                    .select((status_events::message_id, status_events::event_id))
+                    .load(c)?;
+                seen.extend(rows);
+            }
+        }
+
+        // 4. Fold each event into its message with the precedence rule.
+        let mut results = Vec::with_capacity(events.len());
+        let mut history = Vec::new();
+        let mut changed: Vec<String> = Vec::new();
+        for e in events {
+            let found = target_id(&e.target).and_then(|id| states.get_mut(&id));
+            let Some((row, state)) = found else {
+                results.push(rejected(None, unknown_message(&e.target)));
+                continue;
+            };
+            let channel = Channel::from_code(row.channel);
+            if e.status == MessageStatus::Read && channel != Some(Channel::Whatsapp) {
+                let went_by = channel.map(Channel::name).unwrap_or("another channel");
+                results.push(rejected(
+                    Some(row.id.clone()),
+                    format!("status: READ exists only for WHATSAPP messages; this one went by {went_by}"),
+                ));
+                continue;
+            }
+            let event_id = e.event_id.clone().unwrap_or_else(|| derived_id(&row.id, e));
+            if !seen.insert((row.id.clone(), event_id.clone())) {
+                results.push(EventResult {
+                    outcome: EventOutcome::Duplicate,
+                    message_id: Some(row.id.clone()),
+                    current_status: None,
+                    error: None,
+                });
+                continue;
+            }
+            let report = StatusReport {
+                status: e.status,
+                occurred_at: e.occurred_at,
+                event_id,
+                error_code: e.error_code.clone(),
+                error_message: e.error_message.clone(),
+                error_category: categorize(row.provider.as_deref(), e.error_code.as_deref()),
+            };
+            let (next, verdict) = status::apply(state, &report);
+            if next != *state {
+                *state = next;
+                changed.push(row.id.clone());
+            }
+            let outcome = match verdict {
+                Verdict::Applied => EventOutcome::Applied,
+                Verdict::Stale => EventOutcome::Stale,
+            };
+            let mut h = HistoryRow::first(&row.id, &report, now);
+            h.outcome = outcome.code();
+            history.push(h);
+            results.push(EventResult {
+                outcome,
+                message_id: Some(row.id.clone()),
+                current_status: None,
+                error: None,
+            });
+        }
+
+        // 5. Write the history and the messages that changed, set-based.
+        insert_history(c, &history)?;
+        changed.sort();
+        changed.dedup();
+        let updates: Vec<(&String, &StatusState)> =
+            changed.iter().map(|id| (id, &states[id].1)).collect();
+        for chunk in updates.chunks(UPDATE_CHUNK) {
+            update_states(numbered_placeholders, chunk, now).execute(c)?;
+        }
+        for r in &mut results {
+            if let Some(id) = &r.message_id {
+                r.current_status = states.get(id).map(|(_, s)| s.status);
+            }
+        }
+        Ok(results)
+    }))
+}
+
+fn derived_id(message_id: &str, e: &StatusEvent) -> String {
+    status::derived_event_id(message_id, e.status, e.occurred_at, e.error_code.as_deref())
+}
+
+fn rejected(message_id: Option<String>, error: String) -> EventResult {
+    EventResult {
+        outcome: EventOutcome::Rejected,
+        message_id,
+        current_status: None,
+        error: Some(error),
+    }
+}
+
+/// Unknown and invisible (another hotel's) messages read the same, so ids cannot be probed.
+fn unknown_message(target: &Target) -> String {
+    match target {
+        Target::Id(id) => format!("message_id: no message {id:?}"),
+        Target::Provider {
+            provider,
+            provider_message_id,
+        } => format!(
+            "provider_message_id: no message with provider {provider:?} and id {provider_message_id:?}"
+        ),
+    }
+}
+
+/// Reads the messages' status columns; PostgreSQL locks the rows, in id order.
+fn lock_states<C: LockStates>(
+    c: &mut C,
+    ids: &[String],
+    hotel_ids: &[String],
+) -> Result<Vec<StateRow>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(HISTORY_CHUNK) {
+        out.extend(c.lock_states_chunk(chunk, hotel_ids)?);
+    }
+    Ok(out)
+}
+
+trait LockStates {
+    fn lock_states_chunk(
+        &mut self,
+        ids: &[String],
+        hotel_ids: &[String],
+    ) -> Result<Vec<StateRow>, StoreError>;
+}
+
+macro_rules! states_query {
+    ($ids:expr, $hotel_ids:expr) => {{
+        let mut q = messages::table
+            .filter(messages::id.eq_any($ids.to_vec()))
+            .order(messages::id)
+            .select(StateRow::as_select())
+            .into_boxed();
+        if !$hotel_ids.is_empty() {
+            q = q.filter(messages::hotel_id.eq_any($hotel_ids.to_vec()));
+        }
+        q
+    }};
+}
+
+impl LockStates for diesel::PgConnection {
+    fn lock_states_chunk(
+        &mut self,
+        ids: &[String],
+        hotel_ids: &[String],
+    ) -> Result<Vec<StateRow>, StoreError> {
+        let q = messages::table
+            .filter(messages::id.eq_any(ids.to_vec()))
+            .order(messages::id)
+            .select(StateRow::as_select())
+            .for_update();
+        Ok(if hotel_ids.is_empty() {
+            q.load(self)?
+        } else {
+            q.filter(messages::hotel_id.eq_any(hotel_ids.to_vec()))
+                .load(self)?
+        })
+    }
+}
+
+impl LockStates for diesel::SqliteConnection {
+    fn lock_states_chunk(
+        &mut self,
+        ids: &[String],
+        hotel_ids: &[String],
+    ) -> Result<Vec<StateRow>, StoreError> {
+        Ok(states_query!(ids, hotel_ids).load(self)?)
+    }
+}
+
+/// One UPDATE for many messages: `WITH v(...) AS (VALUES ...) UPDATE ... FROM v`, a form
+/// both PostgreSQL and SQLite (3.33+) accept.
+fn update_states<DB>(
+    numbered: bool,
+    rows: &[(&String, &StatusState)],
+    now: DateTime<Utc>,
+) -> diesel::query_builder::BoxedSqlQuery<'static, DB, diesel::query_builder::SqlQuery>
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<Text>
+        + diesel::sql_types::HasSqlType<Integer>
+        + diesel::sql_types::HasSqlType<Timestamp>,
+    String: diesel::serialize::ToSql<Text, DB>,
+    i32: diesel::serialize::ToSql<Integer, DB>,
+    NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
+{
+    const COLUMNS: [&str; 11] = [
+        "id",
+        "status",
+        "status_changed_at",
+        "status_event_id",
+        "error_code",
+        "error_message",
+        "error_category",
+        "sent_at",
+        "delivered_at",
+        "read_at",
+        "failed_at",
+    ];
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        if numbered {
+            format!("${n}")
+        } else {
+            "?".to_string()
+        }
+    };
+    let values: Vec<String> = rows
+        .iter()
+        .map(|_| {
+            let row: Vec<String> = COLUMNS.iter().map(|_| next()).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    let sets: Vec<String> = COLUMNS[1..]
+        .iter()
+        .map(|c| format!("{c} = v.{c}"))
+        .collect();
+    let sql = format!(
+        "WITH v({}) AS (VALUES {}) UPDATE messages SET {}, updated_at = {} FROM v WHERE messages.id = v.id",
+        COLUMNS.join(", "),
+        values.join(", "),
+        sets.join(", "),
+        next(),
+    );
+    let mut q = diesel::sql_query(sql).into_boxed::<DB>();
+    for (id, s) in rows {
+        q = q
+            .bind::<Text, _>((*id).clone())
+            .bind::<Integer, _>(s.status.code())
+            .bind::<Timestamp, _>(to_db(s.status_changed_at))
+            .bind::<Text, _>(s.status_event_id.clone())
+            .bind::<Nullable<Text>, _>(s.error_code.clone())
+            .bind::<Nullable<Text>, _>(s.error_message.clone())
+            .bind::<Integer, _>(s.error_category.code())
+            .bind::<Nullable<Timestamp>, _>(s.sent_at.map(to_db))
+            .bind::<Nullable<Timestamp>, _>(s.delivered_at.map(to_db))
+            .bind::<Nullable<Timestamp>, _>(s.read_at.map(to_db))
+            .bind::<Nullable<Timestamp>, _>(s.failed_at.map(to_db));
+    }
+    q.bind::<Timestamp, _>(to_db(now))
+}
+
+/// Every kept event of a visible message, in `occurred_at` order.
+pub fn history(
+    conn: &mut DbConn,
+    message_id: &str,
+    hotel_ids: &[String],
+) -> Result<Vec<HistoryEvent>, StoreError> {
+    super::messages::get(conn, message_id, hotel_ids)?;
+    let rows: Vec<HistoryRow> = with_conn!(conn, c => status_events::table
+        .filter(status_events::message_id.eq(message_id.to_string()))
+        .order((status_events::occurred_at, status_events::event_id))
+        .select(HistoryRow::as_select())
+        .load(c)?);
+    rows.into_iter()
+        .map(|r| {
+            Ok(HistoryEvent {
+                status: MessageStatus::from_code(r.status)
+                    .ok_or_else(|| StoreError::Conflict("unknown status in history".into()))?,
+                outcome: EventOutcome::from_code(r.outcome)
+                    .ok_or_else(|| StoreError::Conflict("unknown outcome in history".into()))?,
+                error_category: ErrorCategory::from_code(r.error_category).unwrap_or_default(),
+                occurred_at: from_db(r.occurred_at),
+                received_at: from_db(r.received_at),
+                message_id: r.message_id,
+                event_id: r.event_id,
+                error_code: r.error_code,
+                error_message: r.error_message,
+            })
+        })
+        .collect()
+}

@@ -7,9 +7,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::Validated;
+use std::collections::HashMap;
+
+use crate::config::{PmsSettings, Validated};
 use crate::domain::page::PageTokens;
 use crate::domain::phone::{self, RegionMap};
+use crate::pms::db::PushedRecords;
+use crate::pms::mews::Mews;
+use crate::pms::{Directories, PmsDirectory};
+use crate::reconcile::Reconciler;
 use crate::store::{Store, StoreError};
 
 /// What every request handler shares.
@@ -17,6 +23,7 @@ pub struct AppState {
     pub store: Store,
     pub regions: RegionMap,
     pub page_tokens: PageTokens,
+    pub reconciler: Arc<Reconciler>,
 }
 
 impl AppState {
@@ -26,11 +33,40 @@ impl AppState {
             None => rand::random::<[u8; 32]>().to_vec(),
         };
         AppState {
+            reconciler: Arc::new(reconciler(store.clone(), config)),
             store,
             regions: config.regions.clone(),
             page_tokens: PageTokens::new(&secret),
         }
     }
+}
+
+/// The reconciler of a configuration: each hotel's PMS directory, pushed records
+/// for the hotels without a vendor connection.
+pub fn reconciler(store: Store, config: &Validated) -> Reconciler {
+    let mut by_hotel: HashMap<String, Arc<dyn PmsDirectory>> = HashMap::new();
+    for (hotel, pms) in &config.settings.pms {
+        match pms {
+            PmsSettings::Mews(m) => {
+                let mews = Mews::new(m.clone()).expect("validated with the settings");
+                by_hotel.insert(hotel.clone(), Arc::new(mews));
+            }
+        }
+    }
+    let directories = Directories {
+        default: Arc::new(PushedRecords {
+            store: store.clone(),
+        }),
+        by_hotel,
+    };
+    let mut r = Reconciler::new(
+        store,
+        config.regions.clone(),
+        directories,
+        config.reconcile_statuses.clone(),
+    );
+    r.chunk_size = config.settings.reconcile.chunk_size;
+    r
 }
 
 /// Opens the database (running migrations) on a blocking thread.
@@ -47,6 +83,7 @@ pub async fn open_store(config: &Validated) -> Result<Store, StoreError> {
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), Box<dyn std::error::Error + Send + Sync>>>,
 }
@@ -54,6 +91,9 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting calls, lets in-flight ones finish, and waits for the end.
     pub async fn stop(mut self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(mut scheduler) = self.scheduler.take() {
+            scheduler.shutdown().await?;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -76,12 +116,21 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState::new(store, config));
     let (tx, rx) = oneshot::channel::<()>();
+    let scheduler = match &config.reconcile_cron {
+        Some(cron) => Some(
+            crate::reconcile::schedule::start(state.reconciler.clone(), cron)
+                .await
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
     let task = tokio::spawn(crate::grpc::server::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
     Ok(RunningServer {
         addr,
         state,
+        scheduler,
         shutdown: Some(tx),
         task,
     })

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::domain::message::MessageStatus;
 use crate::domain::phone::{self, RegionMap};
 
 /// Every setting, with the defaults that let `sentlog serve` run with no file at all.
@@ -27,6 +28,39 @@ pub struct Settings {
     /// Signs page tokens. Instances behind one load balancer must share it; when unset
     /// each process draws its own, so tokens do not survive a restart.
     pub page_token_secret: Option<String>,
+    /// The reconciliation worker.
+    pub reconcile: ReconcileSettings,
+    /// Hotel id -> its PMS vendor connection; hotels not listed use the guest records
+    /// pushed over gRPC (UpsertGuests).
+    pub pms: BTreeMap<String, PmsSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconcileSettings {
+    /// 6-field cron (seconds first, UTC), or "off".
+    pub schedule: String,
+    /// Current statuses that make a message a candidate.
+    pub statuses: Vec<String>,
+    /// Messages per chunk (one PMS call per hotel per chunk).
+    pub chunk_size: usize,
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        ReconcileSettings {
+            schedule: crate::reconcile::schedule::DEFAULT_CRON.into(),
+            statuses: vec!["UNDELIVERED".into(), "FAILED".into()],
+            chunk_size: crate::reconcile::pass::DEFAULT_CHUNK,
+        }
+    }
+}
+
+/// A hotel's PMS vendor connection.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "vendor", rename_all = "lowercase")]
+pub enum PmsSettings {
+    Mews(crate::pms::mews::MewsSettings),
 }
 
 impl Default for Settings {
@@ -39,6 +73,8 @@ impl Default for Settings {
             pool_size: 8,
             statement_timeout_ms: 30_000,
             page_token_secret: None,
+            reconcile: ReconcileSettings::default(),
+            pms: BTreeMap::new(),
         }
     }
 }
@@ -69,6 +105,10 @@ pub struct Validated {
     pub settings: Settings,
     pub listen: SocketAddr,
     pub regions: RegionMap,
+    /// Candidate statuses of the reconciliation.
+    pub reconcile_statuses: Vec<MessageStatus>,
+    /// None: the schedule is off.
+    pub reconcile_cron: Option<String>,
 }
 
 impl Settings {
@@ -132,6 +172,9 @@ impl Settings {
         if let Some(v) = var("SENTLOG_PAGE_TOKEN_SECRET") {
             self.page_token_secret = Some(v);
         }
+        if let Some(v) = var("SENTLOG_RECONCILE_SCHEDULE") {
+            self.reconcile.schedule = v;
+        }
         Ok(())
     }
 
@@ -180,9 +223,55 @@ impl Settings {
                 "must be at least 16 characters",
             ));
         }
+        let mut reconcile_statuses = Vec::new();
+        for name in &self.reconcile.statuses {
+            let upper = name.trim().to_ascii_uppercase();
+            let bare = upper.strip_prefix("MESSAGE_STATUS_").unwrap_or(&upper);
+            let status = MessageStatus::ALL
+                .into_iter()
+                .find(|s| s.name() == bare)
+                .ok_or_else(|| {
+                    invalid(
+                        "reconcile.statuses",
+                        format!("{name:?} is not a MessageStatus"),
+                    )
+                })?;
+            reconcile_statuses.push(status);
+        }
+        if reconcile_statuses.is_empty() {
+            return Err(invalid(
+                "reconcile.statuses",
+                "must name at least one status",
+            ));
+        }
+        if !(1..=5000).contains(&self.reconcile.chunk_size) {
+            return Err(invalid(
+                "reconcile.chunk_size",
+                "must be between 1 and 5000",
+            ));
+        }
+        let schedule = self.reconcile.schedule.trim();
+        let reconcile_cron = match schedule {
+            "" | "off" | "none" | "disabled" => None,
+            expr => {
+                crate::reconcile::schedule::check_cron(expr)
+                    .map_err(|m| invalid("reconcile.schedule", m))?;
+                Some(expr.to_string())
+            }
+        };
+        for (hotel, pms) in &self.pms {
+            match pms {
+                PmsSettings::Mews(m) => {
+                    crate::pms::mews::Mews::new(m.clone())
+                        .map_err(|e| invalid(&format!("pms.{hotel}"), e))?;
+                }
+            }
+        }
         Ok(Validated {
             listen,
             regions,
+            reconcile_statuses,
+            reconcile_cron,
             settings: self,
         })
     }
@@ -226,6 +315,40 @@ mod tests {
             .apply_env(|k| (k == "SENTLOG_POOL_SIZE").then(|| "many".into()))
             .unwrap_err();
         assert!(err.to_string().contains("SENTLOG_POOL_SIZE"));
+    }
+
+    #[test]
+    fn reconcile_and_pms_sections() {
+        let s: Settings = toml::from_str(
+            r#"
+            [reconcile]
+            schedule = "0 */5 * * * *"
+            statuses = ["undelivered", "MESSAGE_STATUS_FAILED"]
+
+            [pms.london]
+            vendor = "mews"
+            base_url = "https://api.mews-demo.com"
+            client_token = "ct"
+            access_token = "at"
+            "#,
+        )
+        .unwrap();
+        let v = s.clone().validate().unwrap();
+        assert_eq!(v.reconcile_statuses.len(), 2);
+        assert_eq!(v.reconcile_cron.as_deref(), Some("0 */5 * * * *"));
+        let mut bad = s.clone();
+        bad.reconcile.schedule = "every minute".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("reconcile.schedule")
+        );
+        let mut off = s;
+        off.reconcile.schedule = "off".into();
+        assert_eq!(off.validate().unwrap().reconcile_cron, None);
+        let err = toml::from_str::<Settings>("[pms.x]\nvendor = \"opera\"").unwrap_err();
+        assert!(err.to_string().contains("opera"), "{err}");
     }
 
     #[test]

@@ -6,8 +6,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::domain::guest::{self, GuestDraft};
 use crate::domain::message::{self, Channel, MessageDraft, MessageStatus};
-use crate::domain::phone::RegionMap;
+use crate::domain::phone::{self, RegionMap};
 use crate::domain::status_event::{StatusEvent, Target};
 use crate::store::{Store, StoreError, messages, status_events};
 
@@ -44,6 +45,17 @@ const LAST_NAMES: &[&str] = &[
     "Pereira",
     "Laurent",
 ];
+
+/// Fixed-line numbers in national format, per region: SMS and WhatsApp cannot reach them.
+fn landline(region: &str, rng: &mut StdRng) -> String {
+    let n: u32 = rng.random_range(0..10_000);
+    match region {
+        "FR" => format!("01 45 67 {:02} {:02}", n / 100, n % 100),
+        "GB" => format!("020 7946 {:04}", n),
+        "ES" => format!("91 123 {:04}", n),
+        _ => format!("21 123 {:04}", n),
+    }
+}
 
 /// Mobile numbers in national format, per region (digits appended make them unique).
 fn national_mobile(region: &str, rng: &mut StdRng) -> String {
@@ -164,6 +176,7 @@ pub fn drafts(n: usize, seed: u64, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, Me
         // A few numbers are mistyped or not numbers at all, as real guest records are.
         let phone = match rng.random_range(0..100) {
             0..=1 => (*pick(&mut rng, &["n/a", "0000", "+33 6 12", "call front desk"])).to_string(),
+            2..=3 => landline(region, &mut rng),
             _ => national_mobile(region, &mut rng),
         };
         let recorded_at = now - span + span * (i as i32) / (n.max(1) as i32);
@@ -209,6 +222,57 @@ pub fn drafts(n: usize, seed: u64, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, Me
         *first = showcase(seed);
     }
     out
+}
+
+/// The PMS record of a demo message's guest, as the hub's PMS integration would push
+/// it: mostly the same number written another way, sometimes a different (newer or
+/// mistyped) number, sometimes no phone, a different email, or no record at all.
+pub fn guest_for(d: &MessageDraft, rng: &mut StdRng) -> Option<GuestDraft> {
+    let roll = rng.random_range(0..100);
+    if roll < 3 {
+        return None;
+    }
+    let region =
+        phone::parse_region(&d.phone_region).unwrap_or(phone::RegionMap::default().default);
+    let written = phone::normalize(&d.recipient_phone, region);
+    let phone = match roll {
+        3..=8 if written.valid => swap_last_digits(&written.stored),
+        9..=11 => String::new(),
+        // Mews and other PMSs write `00` + country code, with spaces.
+        _ if written.valid => format!("00{} {}", &written.stored[1..3], &written.stored[3..]),
+        _ => d.recipient_phone.clone(),
+    };
+    let email = match (d.recipient_email.as_str(), roll) {
+        ("", _) => String::new(),
+        (e, 12..=16) => e.replacen('@', ".perso@", 1),
+        (e, _) => e.to_uppercase(),
+    };
+    Some(GuestDraft {
+        hotel_id: d.hotel_id.clone(),
+        pms_guest_id: d.pms_guest_id.clone(),
+        pms_reservation_id: d.pms_reservation_id.clone(),
+        full_name: d.guest_name.clone(),
+        phone,
+        email,
+        check_in_date: d.check_in_date.clone(),
+        check_out_date: d.check_out_date.clone(),
+    })
+}
+
+/// The same number with its last two digits swapped (a classic typo), or the next one.
+fn swap_last_digits(e164: &str) -> String {
+    let mut digits: Vec<char> = e164.chars().collect();
+    let n = digits.len();
+    if digits[n - 1] != digits[n - 2] {
+        digits.swap(n - 1, n - 2);
+    } else {
+        digits[n - 1] = if digits[n - 1] == '9' {
+            '0'
+        } else {
+            (digits[n - 1] as u8 + 1) as char
+        };
+    }
+    digits.into_iter().collect()
 }
 
 /// The guest the README's examples look up.
@@ -263,6 +327,7 @@ pub fn load(store: &Store, n: usize, seed: u64, show_progress: bool) -> Result<u
     };
     let mut conn = store.conn()?;
     let mut created = 0;
+    let mut guest_rng = StdRng::seed_from_u64(seed ^ 0x6e57);
     // Messages of one batch share a recording time; 50 a batch spreads them out.
     for chunk in all.chunks(50) {
         let at = chunk[0].0;
@@ -279,6 +344,13 @@ pub fn load(store: &Store, n: usize, seed: u64, show_progress: bool) -> Result<u
             batch.push(m);
         }
         let recorded = messages::record(&mut conn, &batch, at)?;
+        let mut guests = Vec::new();
+        for (_, d) in chunk {
+            if let Some(g) = guest_for(d, &mut guest_rng) {
+                guests.push(guest::validate(g, &regions, at).expect("demo guests are valid"));
+            }
+        }
+        crate::store::guests::upsert(&mut conn, &guests)?;
         let mut events = Vec::new();
         for (r, (path, code, text)) in recorded.iter().zip(finals) {
             if !r.created {

@@ -4,6 +4,9 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod grpc;
+pub mod pms;
+pub mod recipient_check;
+pub mod reconcile;
 pub mod store;
 
 /// Code generated from `proto/` by build.rs.

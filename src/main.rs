@@ -39,6 +39,15 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run reconciliation: `--once` runs one pass now and prints its counts.
+    Reconcile {
+        /// Run one pass and exit (the server runs passes on its schedule).
+        #[arg(long)]
+        once: bool,
+        /// Only these hotels (repeatable); default every hotel.
+        #[arg(long = "hotel")]
+        hotels: Vec<String>,
+    },
     /// Fill the database with realistic demo data.
     Demo {
         #[arg(long, default_value_t = 20_000)]
@@ -85,6 +94,34 @@ fn main() -> anyhow::Result<()> {
                 redact_url(&config.settings.database_url)
             );
             Ok(())
+        }
+        Command::Reconcile { once, hotels } => {
+            if !once {
+                anyhow::bail!(
+                    "`sentlog serve` runs passes on its schedule; use `sentlog reconcile --once` for one pass now"
+                );
+            }
+            let config = settings(&cli, None)?;
+            runtime.block_on(async {
+                let store = sentlog::app::open_store(&config).await?;
+                let reconciler = sentlog::app::reconciler(store, &config);
+                let run = reconciler
+                    .run_once(sentlog::domain::run::Trigger::Manual, hotels.clone())
+                    .await?;
+                println!(
+                    "run {}: {}; {} messages checked, {} flags raised, {} skipped, {} errors",
+                    run.id,
+                    run.state.name(),
+                    run.messages_checked,
+                    run.flags_raised,
+                    run.messages_skipped,
+                    run.errors
+                );
+                for line in &run.error_details {
+                    println!("  error: {line}");
+                }
+                Ok::<_, anyhow::Error>(())
+            })
         }
         Command::Demo { messages, seed } => {
             let config = settings(&cli, None)?;

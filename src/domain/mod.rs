@@ -5,9 +5,13 @@ pub mod email;
 pub mod error;
 pub mod error_category;
 pub mod filter;
+pub mod flag;
+pub mod guest;
 pub mod message;
 pub mod page;
 pub mod phone;
+pub mod recipient;
+pub mod run;
 pub mod status;
 pub mod status_event;
 

@@ -8,6 +8,7 @@ use super::caller::caller;
 use super::convert::status_events::{campaign_stats, event_result};
 use super::convert::time::from_proto;
 use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
+use super::paging::finish_page;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
@@ -143,17 +144,16 @@ impl MessageService for MessagesApi {
             .run(move |c| store::list(c, &query, cursor.as_ref(), limit + 1))
             .await
             .map_err(|e| store_error(e, "message"))?;
-        let next_page_token = if rows.len() > limit {
-            rows.truncate(limit);
-            let last = rows.last().expect("a full page");
-            let cursor = Cursor {
-                at: last.created_at,
-                id: last.id.clone(),
-            };
-            self.state.page_tokens.encode(&cursor, &fingerprint)
-        } else {
-            String::new()
-        };
+        let next_page_token = finish_page(
+            &mut rows,
+            limit,
+            &self.state.page_tokens,
+            &fingerprint,
+            |m| Cursor {
+                at: m.created_at,
+                id: m.id.clone(),
+            },
+        );
         Ok(Response::new(proto::ListMessagesResponse {
             messages: rows.into_iter().map(Into::into).collect(),
             next_page_token,

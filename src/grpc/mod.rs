@@ -5,5 +5,6 @@ pub mod convert;
 pub mod errors;
 pub mod guests;
 pub mod messages;
+pub mod paging;
 pub mod reconciliation;
 pub mod server;

@@ -1,56 +1,252 @@
-//! ReconciliationService: the PMS cross-check and the CSM flag queue.
+//! ReconciliationService: passes, the CSM flag queue, and recipient checks.
+use std::sync::Arc;
+
 use tonic::{Request, Response, Status};
 
+use super::caller::caller;
+use super::convert::messages::enum_list;
+use super::convert::reconciliation::{flag_reason, flag_state};
+use super::convert::time::from_proto;
+use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
+use super::messages::MAX_BATCH;
+use super::paging::finish_page;
+use crate::app::AppState;
+use crate::domain::FieldError;
+use crate::domain::flag::{self, FlagChange, FlagQuery};
+use crate::domain::message::{optional, required};
+use crate::domain::page::{self, Cursor};
+use crate::domain::phone;
+use crate::domain::run::Trigger;
 use crate::proto;
 use crate::proto::reconciliation_service_server::ReconciliationService;
+use crate::reconcile::ReconcileError;
+use crate::store::{flags, runs};
 
-pub struct ReconciliationApi;
+pub struct ReconciliationApi {
+    state: Arc<AppState>,
+}
 
-const PENDING: &str = "arrives with PMS reconciliation";
+impl ReconciliationApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+fn reconcile_error(e: ReconcileError) -> Status {
+    match e {
+        ReconcileError::AlreadyRunning => Status::failed_precondition(e.to_string()),
+        ReconcileError::Store(e) => store_error(e, "run"),
+    }
+}
 
 #[tonic::async_trait]
 impl ReconciliationService for ReconciliationApi {
     async fn run_reconciliation(
         &self,
-        _request: Request<proto::RunReconciliationRequest>,
+        request: Request<proto::RunReconciliationRequest>,
     ) -> Result<Response<proto::ReconciliationRun>, Status> {
-        Err(Status::unimplemented(format!(
-            "RunReconciliation {PENDING}"
-        )))
+        let caller = caller(&request)?;
+        let hotels = caller
+            .resolve_hotels("hotel_ids", request.into_inner().hotel_ids)
+            .map_err(out_of_scope)?;
+        let run = self
+            .state
+            .reconciler
+            .run_once(Trigger::Manual, hotels)
+            .await
+            .map_err(reconcile_error)?;
+        Ok(Response::new(run.into()))
     }
 
     async fn list_runs(
         &self,
-        _request: Request<proto::ListRunsRequest>,
+        request: Request<proto::ListRunsRequest>,
     ) -> Result<Response<proto::ListRunsResponse>, Status> {
-        Err(Status::unimplemented(format!("ListRuns {PENDING}")))
+        let req = request.into_inner();
+        let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
+        let fingerprint = page::fingerprint("runs");
+        let cursor = self
+            .state
+            .page_tokens
+            .decode(&req.page_token, &fingerprint)
+            .map_err(invalid_argument)?;
+        let mut rows = self
+            .state
+            .store
+            .run(move |c| runs::list(c, cursor.as_ref(), limit + 1))
+            .await
+            .map_err(|e| store_error(e, "run"))?;
+        let next_page_token = finish_page(
+            &mut rows,
+            limit,
+            &self.state.page_tokens,
+            &fingerprint,
+            |r| Cursor {
+                at: r.started_at,
+                id: r.id.clone(),
+            },
+        );
+        Ok(Response::new(proto::ListRunsResponse {
+            runs: rows.into_iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn list_flags(
         &self,
-        _request: Request<proto::ListFlagsRequest>,
+        request: Request<proto::ListFlagsRequest>,
     ) -> Result<Response<proto::ListFlagsResponse>, Status> {
-        Err(Status::unimplemented(format!("ListFlags {PENDING}")))
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let created_after =
+            from_proto("created_after", req.created_after).map_err(invalid_argument)?;
+        let created_before =
+            from_proto("created_before", req.created_before).map_err(invalid_argument)?;
+        let mut states = enum_list("states", &req.states, flag_state).map_err(invalid_argument)?;
+        states.sort();
+        states.dedup();
+        let mut reasons =
+            enum_list("reasons", &req.reasons, flag_reason).map_err(invalid_argument)?;
+        reasons.sort();
+        reasons.dedup();
+        let mut hotel_ids = caller
+            .resolve_hotels("hotel_ids", req.hotel_ids)
+            .map_err(out_of_scope)?;
+        hotel_ids.sort();
+        hotel_ids.dedup();
+        let query = FlagQuery {
+            hotel_ids,
+            states,
+            reasons,
+            campaign_name: optional("campaign_name", &req.campaign_name)
+                .map_err(invalid_argument)?
+                .map(|n| n.to_lowercase()),
+            created_after,
+            created_before,
+        };
+        let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
+        let fingerprint = query.fingerprint();
+        let cursor = self
+            .state
+            .page_tokens
+            .decode(&req.page_token, &fingerprint)
+            .map_err(invalid_argument)?;
+        let mut rows = self
+            .state
+            .store
+            .run(move |c| flags::list(c, &query, cursor.as_ref(), limit + 1))
+            .await
+            .map_err(|e| store_error(e, "flag"))?;
+        let next_page_token = finish_page(
+            &mut rows,
+            limit,
+            &self.state.page_tokens,
+            &fingerprint,
+            |f| Cursor {
+                at: f.created_at,
+                id: f.id.clone(),
+            },
+        );
+        Ok(Response::new(proto::ListFlagsResponse {
+            flags: rows.into_iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn get_flag(
         &self,
-        _request: Request<proto::GetFlagRequest>,
+        request: Request<proto::GetFlagRequest>,
     ) -> Result<Response<proto::Flag>, Status> {
-        Err(Status::unimplemented(format!("GetFlag {PENDING}")))
+        let caller = caller(&request)?;
+        let id = required("id", &request.into_inner().id).map_err(invalid_argument)?;
+        let hotels = caller.visible_hotels();
+        let what = format!("flag {id:?}");
+        let found = self
+            .state
+            .store
+            .run(move |c| flags::get(c, &id, &hotels))
+            .await
+            .map_err(|e| store_error(e, &what))?;
+        Ok(Response::new(found.into()))
     }
 
     async fn update_flag(
         &self,
-        _request: Request<proto::UpdateFlagRequest>,
+        request: Request<proto::UpdateFlagRequest>,
     ) -> Result<Response<proto::Flag>, Status> {
-        Err(Status::unimplemented(format!("UpdateFlag {PENDING}")))
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let id = required("id", &req.id).map_err(invalid_argument)?;
+        let mut change = FlagChange {
+            state: flag_state("state", req.state).map_err(invalid_argument)?,
+            note: optional("note", &req.note).map_err(invalid_argument)?,
+            resolution: optional("resolution", &req.resolution).map_err(invalid_argument)?,
+            corrected_phone: optional("corrected_phone", &req.corrected_phone)
+                .map_err(invalid_argument)?,
+        };
+        flag::check_change(&change).map_err(invalid_argument)?;
+        let hotels = caller.visible_hotels();
+        let what = format!("flag {id:?}");
+        if let Some(raw) = change.corrected_phone.take() {
+            // Read in the flag's hotel region, like any phone of that hotel.
+            let (i, h) = (id.clone(), hotels.clone());
+            let current = self
+                .state
+                .store
+                .run(move |c| flags::get(c, &i, &h))
+                .await
+                .map_err(|e| store_error(e, &what))?;
+            let n = phone::normalize(&raw, self.state.regions.for_hotel(&current.hotel_id));
+            if !n.valid {
+                return Err(invalid_argument(FieldError::new(
+                    "corrected_phone",
+                    format!("{raw:?} is not a valid phone number"),
+                )));
+            }
+            change.corrected_phone = Some(n.stored);
+        }
+        let by = caller.name.clone();
+        let now = chrono::Utc::now();
+        let updated = self
+            .state
+            .store
+            .run(move |c| flags::update(c, &id, &hotels, &change, &by, now))
+            .await
+            .map_err(|e| store_error(e, &what))?;
+        tracing::info!(flag_id = %updated.id, state = updated.state.name(), by = %caller.name, "flag updated");
+        Ok(Response::new(updated.into()))
     }
 
     async fn check_recipients(
         &self,
-        _request: Request<proto::CheckRecipientsRequest>,
+        request: Request<proto::CheckRecipientsRequest>,
     ) -> Result<Response<proto::CheckRecipientsResponse>, Status> {
-        Err(Status::unimplemented(format!("CheckRecipients {PENDING}")))
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let hotel_id = required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
+        caller
+            .resolve_hotels("hotel_id", vec![hotel_id.clone()])
+            .map_err(out_of_scope)?;
+        let total = req.phones.len() + req.emails.len();
+        if total > MAX_BATCH {
+            return Err(batch_too_large("phones and emails", total, MAX_BATCH));
+        }
+        for (field, values) in [("phones", &req.phones), ("emails", &req.emails)] {
+            for (i, v) in values.iter().enumerate() {
+                optional(&format!("{field}[{i}]"), v).map_err(invalid_argument)?;
+            }
+        }
+        let checks = crate::recipient_check::check(
+            &self.state.store,
+            &self.state.regions,
+            &hotel_id,
+            req.phones,
+            req.emails,
+        )
+        .await
+        .map_err(|e| store_error(e, "recipient"))?;
+        Ok(Response::new(proto::CheckRecipientsResponse {
+            recipients: checks.into_iter().map(Into::into).collect(),
+        }))
     }
 }

@@ -46,8 +46,9 @@ pub async fn serve(
 
     let messages = MessageServiceServer::new(MessagesApi::new(state.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
-    let guests = GuestServiceServer::new(GuestsApi).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let reconciliation = ReconciliationServiceServer::new(ReconciliationApi)
+    let guests = GuestServiceServer::new(GuestsApi::new(state.clone()))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let reconciliation = ReconciliationServiceServer::new(ReconciliationApi::new(state.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
 
     Server::builder()

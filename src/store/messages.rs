@@ -393,9 +393,18 @@ fn like_pattern(needle: &str) -> String {
 /// Campaign names (of the query's hotels) containing the query's name, or None when
 /// the query does not filter on a name.
 fn campaign_names(conn: &mut DbConn, q: &MessageQuery) -> Result<Option<Vec<String>>, StoreError> {
-    let Some(needle) = &q.campaign_name else {
-        return Ok(None);
-    };
+    match &q.campaign_name {
+        Some(needle) => campaign_names_like(conn, &q.hotel_ids, needle).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Campaign names of these hotels (empty: all) containing `needle` (lower-cased).
+pub fn campaign_names_like(
+    conn: &mut DbConn,
+    hotel_ids: &[String],
+    needle: &str,
+) -> Result<Vec<String>, StoreError> {
     let pattern = like_pattern(needle);
     let names: Vec<String> = with_conn!(conn, c => {
         let mut query = campaigns::table
@@ -403,12 +412,12 @@ fn campaign_names(conn: &mut DbConn, q: &MessageQuery) -> Result<Option<Vec<Stri
             .select(campaigns::name)
             .distinct()
             .into_boxed();
-        if !q.hotel_ids.is_empty() {
-            query = query.filter(campaigns::hotel_id.eq_any(q.hotel_ids.clone()));
+        if !hotel_ids.is_empty() {
+            query = query.filter(campaigns::hotel_id.eq_any(hotel_ids.to_vec()));
         }
         query.load(c)?
     });
-    Ok(Some(names))
+    Ok(names)
 }
 
 /// A page of matching messages, newest first, after `cursor`.

@@ -2,7 +2,12 @@
 //! database URL; every query runs on a blocking thread, never on the async executor.
 pub mod connection;
 pub mod explain;
+pub mod flags;
+pub mod guests;
 pub mod messages;
+pub mod recipients;
+pub mod reconcile;
+pub mod runs;
 pub mod schema;
 pub mod status_events;
 

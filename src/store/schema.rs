@@ -45,7 +45,15 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(messages, campaigns, status_events);
+diesel::allow_tables_to_appear_in_same_query!(
+    messages,
+    campaigns,
+    status_events,
+    pms_guests,
+    reconciliation_runs,
+    flags,
+    reconciliation_checks,
+);
 
 diesel::table! {
     status_events (message_id, event_id) {
@@ -62,3 +70,72 @@ diesel::table! {
 }
 
 diesel::joinable!(status_events -> messages (message_id));
+
+diesel::table! {
+    pms_guests (hotel_id, pms_guest_id) {
+        hotel_id -> Text,
+        pms_guest_id -> Text,
+        pms_reservation_id -> Nullable<Text>,
+        full_name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        phone_normalized -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_normalized -> Nullable<Text>,
+        check_in_date -> Nullable<Date>,
+        check_out_date -> Nullable<Date>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reconciliation_runs (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        trigger -> Text,
+        state -> Text,
+        hotel_ids -> Text,
+        messages_checked -> BigInt,
+        flags_raised -> BigInt,
+        messages_skipped -> BigInt,
+        errors -> BigInt,
+        error_details -> Text,
+    }
+}
+
+diesel::table! {
+    flags (id) {
+        id -> Text,
+        hotel_id -> Text,
+        message_id -> Text,
+        run_id -> Nullable<Text>,
+        reason -> Integer,
+        detail -> Text,
+        message_phone -> Nullable<Text>,
+        pms_phone -> Nullable<Text>,
+        suggested_phone -> Nullable<Text>,
+        message_email -> Nullable<Text>,
+        pms_email -> Nullable<Text>,
+        guest_name -> Nullable<Text>,
+        campaign_name -> Nullable<Text>,
+        error_category -> Integer,
+        corrected_phone -> Nullable<Text>,
+        state -> Integer,
+        resolution -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        resolved_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reconciliation_checks (message_id) {
+        message_id -> Text,
+        checked_at -> Timestamp,
+        message_updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(flags -> messages (message_id));
+diesel::joinable!(reconciliation_checks -> messages (message_id));

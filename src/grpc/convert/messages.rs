@@ -34,7 +34,7 @@ pub fn error_category(field: &str, v: i32) -> Result<ErrorCategory, FieldError> 
 }
 
 /// A repeated enum filter: every entry must be a known, non-UNSPECIFIED value.
-fn enum_list<T>(
+pub fn enum_list<T>(
     field: &str,
     values: &[i32],
     one: impl Fn(&str, i32) -> Result<Option<T>, FieldError>,

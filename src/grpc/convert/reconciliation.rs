@@ -1,0 +1,132 @@
+//! Guests, flags, runs and recipient checks between protobuf and the domain.
+use crate::domain::FieldError;
+use crate::domain::flag::{Flag, FlagReason, FlagState};
+use crate::domain::guest::{GuestDraft, PmsGuest};
+use crate::domain::run::ReconciliationRun;
+use crate::proto;
+use crate::recipient_check::RecipientCheck;
+
+use super::time::{date_to_proto, opt_to_proto, to_proto};
+
+impl From<proto::PmsGuest> for GuestDraft {
+    fn from(g: proto::PmsGuest) -> Self {
+        let proto::PmsGuest {
+            hotel_id,
+            pms_guest_id,
+            pms_reservation_id,
+            full_name,
+            phone,
+            email,
+            check_in_date,
+            check_out_date,
+            // Set by the server.
+            updated_at: _,
+        } = g;
+        GuestDraft {
+            hotel_id,
+            pms_guest_id,
+            pms_reservation_id,
+            full_name,
+            phone,
+            email,
+            check_in_date,
+            check_out_date,
+        }
+    }
+}
+
+impl From<PmsGuest> for proto::PmsGuest {
+    fn from(g: PmsGuest) -> Self {
+        proto::PmsGuest {
+            hotel_id: g.hotel_id,
+            pms_guest_id: g.pms_guest_id,
+            pms_reservation_id: g.pms_reservation_id.unwrap_or_default(),
+            full_name: g.full_name.unwrap_or_default(),
+            phone: g.phone.unwrap_or_default(),
+            email: g.email.unwrap_or_default(),
+            check_in_date: date_to_proto(g.check_in_date),
+            check_out_date: date_to_proto(g.check_out_date),
+            updated_at: Some(to_proto(g.updated_at)),
+        }
+    }
+}
+
+impl From<Flag> for proto::Flag {
+    fn from(f: Flag) -> Self {
+        let text = Option::unwrap_or_default;
+        proto::Flag {
+            id: f.id,
+            hotel_id: f.hotel_id,
+            message_id: f.message_id,
+            reason: f.reason.code(),
+            detail: f.detail,
+            message_phone: text(f.message_phone),
+            pms_phone: text(f.pms_phone),
+            suggested_phone: text(f.suggested_phone),
+            message_email: text(f.message_email),
+            pms_email: text(f.pms_email),
+            guest_name: text(f.guest_name),
+            campaign_name: text(f.campaign_name),
+            error_category: f.error_category.code(),
+            corrected_phone: text(f.corrected_phone),
+            state: f.state.code(),
+            resolution: text(f.resolution),
+            note: text(f.note),
+            created_at: Some(to_proto(f.created_at)),
+            updated_at: Some(to_proto(f.updated_at)),
+            resolved_by: text(f.resolved_by),
+        }
+    }
+}
+
+impl From<ReconciliationRun> for proto::ReconciliationRun {
+    fn from(r: ReconciliationRun) -> Self {
+        proto::ReconciliationRun {
+            id: r.id,
+            started_at: Some(to_proto(r.started_at)),
+            finished_at: opt_to_proto(r.finished_at),
+            trigger: r.trigger,
+            messages_checked: r.messages_checked,
+            flags_raised: r.flags_raised,
+            messages_skipped: r.messages_skipped,
+            errors: r.errors,
+            state: r.state.name().to_string(),
+            hotel_ids: r.hotel_ids,
+            error_details: r.error_details,
+        }
+    }
+}
+
+impl From<RecipientCheck> for proto::RecipientCheck {
+    fn from(c: RecipientCheck) -> Self {
+        proto::RecipientCheck {
+            input: c.input,
+            normalized: c.normalized,
+            valid: c.valid,
+            last_delivered_at: opt_to_proto(c.last_delivered_at),
+            failures_since_delivered: c.failures_since_delivered,
+            last_error_category: c.last_error_category.code(),
+            open_flag_id: c.open_flag_id.unwrap_or_default(),
+            corrected: c.corrected.unwrap_or_default(),
+            verdict: c.verdict.code(),
+        }
+    }
+}
+
+pub fn flag_state(field: &str, v: i32) -> Result<Option<FlagState>, FieldError> {
+    match v {
+        0 => Ok(None),
+        v => FlagState::from_code(v)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagState"))),
+    }
+}
+
+pub fn flag_reason(field: &str, v: i32) -> Result<Option<FlagReason>, FieldError> {
+    match v {
+        0 => Ok(None),
+        v => FlagReason::from_code(v)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagReason"))),
+    }
+}

@@ -1,0 +1,116 @@
+//! CheckRecipients, transport-free: normalise each phone or email, read what the store
+//! knows of them in one hotel (a few set-based queries), and judge each with the pure
+//! rule in `domain::recipient`.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::email;
+use crate::domain::error_category::ErrorCategory;
+use crate::domain::flag::FlagState;
+use crate::domain::phone::{self, RegionMap};
+use crate::domain::recipient::{self, PastMessage, Verdict};
+use crate::store::recipients::{self as store, Address, RecipientFlag};
+use crate::store::{Store, StoreError};
+
+/// What sentlog knows of one phone or email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientCheck {
+    pub input: String,
+    pub normalized: String,
+    pub valid: bool,
+    pub last_delivered_at: Option<DateTime<Utc>>,
+    pub failures_since_delivered: i64,
+    pub last_error_category: ErrorCategory,
+    pub open_flag_id: Option<String>,
+    pub corrected: Option<String>,
+    pub verdict: Verdict,
+}
+
+/// Checks phones then emails, answers in the same order.
+pub async fn check(
+    store: &Store,
+    regions: &RegionMap,
+    hotel_id: &str,
+    phones: Vec<String>,
+    emails: Vec<String>,
+) -> Result<Vec<RecipientCheck>, StoreError> {
+    let region = regions.for_hotel(hotel_id);
+    // (input, normalised, parses, valid, address kind)
+    let mut items: Vec<(String, String, bool, bool, Address)> = Vec::new();
+    for p in phones {
+        let n = phone::normalize(&p, region);
+        items.push((p, n.stored, n.parsed, n.valid, Address::Phone));
+    }
+    for e in emails {
+        let valid = email::is_valid(&e);
+        items.push((
+            e.clone(),
+            email::normalize(&e),
+            valid,
+            valid,
+            Address::Email,
+        ));
+    }
+    let keys = |kind: Address| -> Vec<String> {
+        let mut k: Vec<String> = items
+            .iter()
+            .filter(|i| i.4 == kind && i.2)
+            .map(|i| i.1.clone())
+            .collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    let (phone_keys, email_keys) = (keys(Address::Phone), keys(Address::Email));
+    let hotel = hotel_id.to_string();
+    let (history, flags) = store
+        .run(move |c| {
+            let mut history = store::history(c, &hotel, Address::Phone, &phone_keys)?;
+            history.extend(store::history(c, &hotel, Address::Email, &email_keys)?);
+            let mut flags = store::flags_on(c, &hotel, Address::Phone, &phone_keys)?;
+            flags.extend(store::flags_on(c, &hotel, Address::Email, &email_keys)?);
+            Ok((history, flags))
+        })
+        .await?;
+    let mut past: HashMap<&str, Vec<PastMessage>> = HashMap::new();
+    for (key, m) in &history {
+        past.entry(key.as_str()).or_default().push(m.clone());
+    }
+    let mut on: HashMap<&str, Vec<&RecipientFlag>> = HashMap::new();
+    for f in &flags {
+        on.entry(f.key.as_str()).or_default().push(f);
+    }
+    Ok(items
+        .into_iter()
+        .map(|(input, normalized, parses, valid, _)| {
+            let flags = on.get(normalized.as_str()).cloned().unwrap_or_default();
+            let open_flag_id = flags
+                .iter()
+                .filter(|f| f.state.is_open())
+                .map(|f| f.id.clone())
+                .next();
+            let corrected = flags
+                .iter()
+                .filter(|f| f.state == FlagState::Resolved && f.corrected_phone.is_some())
+                .max_by_key(|f| f.updated_at)
+                .and_then(|f| f.corrected_phone.clone());
+            let history = past
+                .get(normalized.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let k = recipient::assess(parses, history, open_flag_id.is_some(), corrected.is_some());
+            RecipientCheck {
+                input,
+                normalized,
+                valid,
+                last_delivered_at: k.last_delivered_at,
+                failures_since_delivered: k.failures_since_delivered,
+                last_error_category: k.last_error_category,
+                open_flag_id,
+                corrected,
+                verdict: k.verdict,
+            }
+        })
+        .collect())
+}

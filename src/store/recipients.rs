@@ -1,0 +1,118 @@
+//! What CheckRecipients reads: every message to a set of phones or emails in a hotel,
+//! and the flags on them. Set-based: a few queries for 1000 recipients.
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::messages::from_db;
+use super::schema::{flags, messages};
+use super::{DbConn, StoreError};
+use crate::domain::error_category::ErrorCategory;
+use crate::domain::flag::FlagState;
+use crate::domain::message::{Channel, MessageStatus};
+use crate::domain::recipient::PastMessage;
+use crate::with_conn;
+
+const CHUNK: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Address {
+    Phone,
+    Email,
+}
+
+/// Past messages to each of `keys` (stored phones, or normalised emails).
+pub fn history(
+    conn: &mut DbConn,
+    hotel_id: &str,
+    address: Address,
+    keys: &[String],
+) -> Result<Vec<(String, PastMessage)>, StoreError> {
+    let mut rows: Vec<(Option<String>, i32, i32, i32, NaiveDateTime)> = Vec::new();
+    with_conn!(conn, c => {
+        for chunk in keys.chunks(CHUNK) {
+            let base = messages::table
+                .filter(messages::hotel_id.eq(hotel_id.to_string()))
+                .into_boxed();
+            let q = match address {
+                Address::Phone => base
+                    .filter(messages::recipient_phone.eq_any(chunk.to_vec()))
+                    .select((messages::recipient_phone, messages::channel, messages::status, messages::error_category, messages::status_changed_at)),
+                Address::Email => base
+                    .filter(messages::email_normalized.eq_any(chunk.to_vec()))
+                    .select((messages::email_normalized, messages::channel, messages::status, messages::error_category, messages::status_changed_at)),
+            };
+            rows.extend(q.load::<(Option<String>, i32, i32, i32, NaiveDateTime)>(c)?);
+        }
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(key, channel, status, category, at)| {
+            Some((
+                key?,
+                PastMessage {
+                    channel: Channel::from_code(channel)?,
+                    status: MessageStatus::from_code(status)?,
+                    error_category: ErrorCategory::from_code(category).unwrap_or_default(),
+                    at: from_db(at),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// A flag on a recipient, as CheckRecipients needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientFlag {
+    pub key: String,
+    pub id: String,
+    pub state: FlagState,
+    pub corrected_phone: Option<String>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// (recipient, flag id, state, corrected phone, updated at)
+type FlagKeyRow = (Option<String>, String, i32, Option<String>, NaiveDateTime);
+
+/// Open and resolved flags on these recipients.
+pub fn flags_on(
+    conn: &mut DbConn,
+    hotel_id: &str,
+    address: Address,
+    keys: &[String],
+) -> Result<Vec<RecipientFlag>, StoreError> {
+    let states = vec![
+        FlagState::Open.code(),
+        FlagState::Acknowledged.code(),
+        FlagState::Resolved.code(),
+    ];
+    let mut rows: Vec<FlagKeyRow> = Vec::new();
+    with_conn!(conn, c => {
+        for chunk in keys.chunks(CHUNK) {
+            let base = flags::table
+                .filter(flags::hotel_id.eq(hotel_id.to_string()))
+                .filter(flags::state.eq_any(states.clone()))
+                .into_boxed();
+            let q = match address {
+                Address::Phone => base
+                    .filter(flags::message_phone.eq_any(chunk.to_vec()))
+                    .select((flags::message_phone, flags::id, flags::state, flags::corrected_phone, flags::updated_at)),
+                Address::Email => base
+                    .filter(flags::message_email.eq_any(chunk.to_vec()))
+                    .select((flags::message_email, flags::id, flags::state, flags::corrected_phone, flags::updated_at)),
+            };
+            rows.extend(q.load::<FlagKeyRow>(c)?);
+        }
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(key, id, state, corrected_phone, at)| {
+            Some(RecipientFlag {
+                key: key?,
+                id,
+                state: FlagState::from_code(state)?,
+                corrected_phone,
+                updated_at: from_db(at),
+            })
+        })
+        .collect())
+}

@@ -7,7 +7,9 @@ use diesel::prelude::*;
 use sentlog::app::RunningServer;
 use sentlog::config::Settings;
 use sentlog::proto;
+use sentlog::proto::guest_service_client::GuestServiceClient;
 use sentlog::proto::message_service_client::MessageServiceClient;
+use sentlog::proto::reconciliation_service_client::ReconciliationServiceClient;
 use tonic::transport::Channel;
 
 /// Where the PostgreSQL suite finds its server, e.g. postgres://postgres@127.0.0.1:5432/test
@@ -84,7 +86,9 @@ impl Drop for TestDb {
 /// The real server, on its own database, on 127.0.0.1 with an ephemeral port.
 pub struct TestServer {
     pub server: Option<RunningServer>,
-    pub db: TestDb,
+    /// The database this server owns (dropped with it); None for a second instance.
+    pub db: Option<TestDb>,
+    pub url: String,
     pub channel: Channel,
 }
 
@@ -94,12 +98,30 @@ impl TestServer {
     }
 
     pub async fn start_with(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestServer {
+        let url = db.url.clone();
+        let mut server = Self::start_on(&url, tune).await;
+        server.db = Some(db);
+        server
+    }
+
+    /// Another instance of the service on the same database.
+    pub async fn another_instance(&self, tune: impl FnOnce(&mut Settings)) -> TestServer {
+        Self::start_on(&self.url, tune).await
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+
+    async fn start_on(url: &str, tune: impl FnOnce(&mut Settings)) -> TestServer {
         let mut settings = Settings {
-            database_url: db.url.clone(),
+            database_url: url.to_string(),
             listen: "127.0.0.1:0".into(),
             pool_size: 4,
             ..Settings::default()
         };
+        // Tests run passes themselves; a scheduled one would race them.
+        settings.reconcile.schedule = "off".into();
         tune(&mut settings);
         let config = settings.validate().expect("valid test settings");
         let store = sentlog::app::open_store(&config).await.expect("open store");
@@ -112,13 +134,22 @@ impl TestServer {
             .expect("connect to test server");
         TestServer {
             server: Some(server),
-            db,
+            db: None,
+            url: url.to_string(),
             channel,
         }
     }
 
     pub fn messages(&self) -> MessageServiceClient<Channel> {
         MessageServiceClient::new(self.channel.clone())
+    }
+
+    pub fn guests(&self) -> GuestServiceClient<Channel> {
+        GuestServiceClient::new(self.channel.clone())
+    }
+
+    pub fn reconciliation(&self) -> ReconciliationServiceClient<Channel> {
+        ReconciliationServiceClient::new(self.channel.clone())
     }
 
     pub fn store(&self) -> &sentlog::store::Store {

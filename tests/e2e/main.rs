@@ -1,5 +1,8 @@
 //! End-to-end tests: the real server over a real socket, on SQLite and PostgreSQL.
 mod common;
 mod messages;
+mod mews;
+mod mews_mock;
+mod reconciliation;
 mod serving;
 mod statuses;

@@ -135,24 +135,33 @@ impl Reconciler {
         self.store.run(move |c| runs::save(c, &run)).await
     }
 
-    /// Walks the candidates in id order, chunk by chunk.
+    /// Walks the candidates of each status in id order, chunk by chunk.
     async fn walk(
         &self,
         run: &mut ReconciliationRun,
         hotel_ids: &[String],
     ) -> Result<(), StoreError> {
-        let mut after = String::new();
         let mut failed_hotels: HashSet<String> = HashSet::new();
+        for status in self.statuses.clone() {
+            self.walk_status(run, hotel_ids, status, &mut failed_hotels)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn walk_status(
+        &self,
+        run: &mut ReconciliationRun,
+        hotel_ids: &[String],
+        status: MessageStatus,
+        failed_hotels: &mut HashSet<String>,
+    ) -> Result<(), StoreError> {
+        let mut after = String::new();
         loop {
-            let (statuses, hotels, from, limit) = (
-                self.statuses.clone(),
-                hotel_ids.to_vec(),
-                after.clone(),
-                self.chunk_size,
-            );
+            let (hotels, from, limit) = (hotel_ids.to_vec(), after.clone(), self.chunk_size);
             let chunk = self
                 .store
-                .run(move |c| store::candidates(c, &statuses, &hotels, &from, limit))
+                .run(move |c| store::candidates(c, status, &hotels, &from, limit))
                 .await?;
             let Some(last) = chunk.last() else {
                 return Ok(());

@@ -204,24 +204,16 @@ pub fn apply(
             states.insert(row.id.clone(), (row, state));
         }
 
-        // 3. Event ids already kept for these messages.
-        let given_ids: Vec<String> = events.iter().filter_map(|e| e.event_id.clone()).collect();
+        // 3. Event ids already kept for these messages (a message has a handful, so
+        //    reading them all beats probing every (message, event id) pair).
         let known: Vec<String> = states.keys().cloned().collect();
         let mut seen: HashSet<(String, String)> = HashSet::new();
-        if !known.is_empty() {
-            let derived = events.iter().filter_map(|e| {
-                let id = target_id(&e.target)?;
-                Some(derived_id(&id, e))
-            });
-            let candidates: Vec<String> = given_ids.iter().cloned().chain(derived).collect();
-            for chunk in candidates.chunks(HISTORY_CHUNK) {
-                let rows: Vec<(String, String)> = status_events::table
-                    .filter(status_events::message_id.eq_any(known.clone()))
-                    .filter(status_events::event_id.eq_any(chunk.to_vec()))
-                    .select((status_events::message_id, status_events::event_id))
-                    .load(c)?;
-                seen.extend(rows);
-            }
+        for chunk in known.chunks(HISTORY_CHUNK) {
+            let rows: Vec<(String, String)> = status_events::table
+                .filter(status_events::message_id.eq_any(chunk.to_vec()))
+                .select((status_events::message_id, status_events::event_id))
+                .load(c)?;
+            seen.extend(rows);
         }
 
         // 4. Fold each event into its message with the precedence rule.

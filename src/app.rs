@@ -124,9 +124,24 @@ pub async fn start(
         ),
         None => None,
     };
-    let task = tokio::spawn(crate::grpc::server::serve(listener, state.clone(), async {
-        let _ = rx.await;
-    }));
+    if config.tokens.is_empty() {
+        tracing::warn!(
+            %addr,
+            "authentication is off: no access tokens are configured, so every caller may do \
+             everything (loopback only); see `sentlog token new`"
+        );
+    }
+    let auth = crate::grpc::auth::Authenticator {
+        tokens: config.tokens.clone(),
+    };
+    let task = tokio::spawn(crate::grpc::server::serve(
+        listener,
+        state.clone(),
+        auth,
+        async {
+            let _ = rx.await;
+        },
+    ));
     Ok(RunningServer {
         addr,
         state,

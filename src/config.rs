@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::domain::access::{self, HotelScope, Role, TokenEntry};
 use crate::domain::message::MessageStatus;
 use crate::domain::phone::{self, RegionMap};
 
@@ -33,6 +34,21 @@ pub struct Settings {
     /// Hotel id -> its PMS vendor connection; hotels not listed use the guest records
     /// pushed over gRPC (UpsertGuests).
     pub pms: BTreeMap<String, PmsSettings>,
+    /// Access tokens (their SHA-256); none: authentication off, loopback only.
+    pub tokens: Vec<TokenSettings>,
+}
+
+/// One access token, as `sentlog token new` prints it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub name: String,
+    /// ingest, agent, csm or admin.
+    pub role: String,
+    /// Hotel ids this token serves, or ["*"] for every hotel.
+    pub hotels: Vec<String>,
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -75,6 +91,7 @@ impl Default for Settings {
             page_token_secret: None,
             reconcile: ReconcileSettings::default(),
             pms: BTreeMap::new(),
+            tokens: Vec::new(),
         }
     }
 }
@@ -109,6 +126,8 @@ pub struct Validated {
     pub reconcile_statuses: Vec<MessageStatus>,
     /// None: the schedule is off.
     pub reconcile_cron: Option<String>,
+    /// Empty: authentication is off (loopback only).
+    pub tokens: Vec<TokenEntry>,
 }
 
 impl Settings {
@@ -174,6 +193,23 @@ impl Settings {
         }
         if let Some(v) = var("SENTLOG_RECONCILE_SCHEDULE") {
             self.reconcile.schedule = v;
+        }
+        if let Some(v) = var("SENTLOG_TOKENS") {
+            for entry in v.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+                let parts: Vec<&str> = entry.split(':').collect();
+                let [name, role, hotels, sha256] = parts[..] else {
+                    return Err(invalid(
+                        "SENTLOG_TOKENS",
+                        "entries are NAME:ROLE:HOTELS:SHA256 (HOTELS comma-separated, or *), separated by ;",
+                    ));
+                };
+                self.tokens.push(TokenSettings {
+                    name: name.trim().into(),
+                    role: role.trim().into(),
+                    hotels: hotels.split(',').map(|h| h.trim().to_string()).collect(),
+                    sha256: sha256.trim().into(),
+                });
+            }
         }
         Ok(())
     }
@@ -267,9 +303,61 @@ impl Settings {
                 }
             }
         }
+        let mut tokens = Vec::new();
+        for (i, t) in self.tokens.iter().enumerate() {
+            let at = |field: &str| format!("tokens[{i}].{field}");
+            let role = Role::parse(&t.role).ok_or_else(|| {
+                invalid(
+                    &at("role"),
+                    format!("{:?} is not ingest, agent, csm or admin", t.role),
+                )
+            })?;
+            let hotels: Vec<String> = t
+                .hotels
+                .iter()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .collect();
+            let hotels = match hotels.as_slice() {
+                [] => {
+                    return Err(invalid(
+                        &at("hotels"),
+                        "list the hotel ids this token serves, or [\"*\"] for every hotel",
+                    ));
+                }
+                [all] if all == "*" => HotelScope::All,
+                list => HotelScope::Only(list.iter().cloned().collect()),
+            };
+            let sha256 = access::parse_hash(&t.sha256).ok_or_else(|| {
+                invalid(
+                    &at("sha256"),
+                    "must be 64 hex characters (sentlog token new prints it)",
+                )
+            })?;
+            if t.name.trim().is_empty() {
+                return Err(invalid(&at("name"), "is required"));
+            }
+            tokens.push(TokenEntry {
+                name: t.name.trim().to_string(),
+                role,
+                hotels,
+                sha256,
+            });
+        }
+        if tokens.is_empty() && !listen.ip().is_loopback() {
+            return Err(invalid(
+                "listen",
+                format!(
+                    "{listen} is reachable from other machines but no access tokens are configured: \
+                     create one with `sentlog token new --name NAME --role admin --hotels '*'` and add the \
+                     line it prints to the config file (or SENTLOG_TOKENS), or listen on 127.0.0.1"
+                ),
+            ));
+        }
         Ok(Validated {
             listen,
             regions,
+            tokens,
             reconcile_statuses,
             reconcile_cron,
             settings: self,
@@ -349,6 +437,43 @@ mod tests {
         assert_eq!(off.validate().unwrap().reconcile_cron, None);
         let err = toml::from_str::<Settings>("[pms.x]\nvendor = \"opera\"").unwrap_err();
         assert!(err.to_string().contains("opera"), "{err}");
+    }
+
+    #[test]
+    fn tokens_and_the_default_posture() {
+        let hash = access::hex(&access::token_hash("slt_x"));
+        let mut s = Settings::default();
+        s.apply_env(|k| {
+            (k == "SENTLOG_TOKENS").then(|| format!("hub:ingest:h1,h2:{hash};boss:admin:*:{hash}"))
+        })
+        .unwrap();
+        let v = s.clone().validate().unwrap();
+        assert_eq!(v.tokens.len(), 2);
+        assert_eq!(v.tokens[1].hotels, HotelScope::All);
+        let mut bad = s.clone();
+        bad.tokens[0].role = "root".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("tokens[0].role")
+        );
+        let mut bad = s.clone();
+        bad.tokens[0].sha256 = "abc".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("tokens[0].sha256")
+        );
+        let mut open = Settings {
+            listen: "0.0.0.0:50051".into(),
+            ..Settings::default()
+        };
+        let err = open.clone().validate().unwrap_err().to_string();
+        assert!(err.contains("sentlog token new"), "{err}");
+        open.tokens = s.tokens.clone();
+        assert!(open.validate().is_ok());
     }
 
     #[test]

@@ -48,6 +48,11 @@ enum Command {
         #[arg(long = "hotel")]
         hotels: Vec<String>,
     },
+    /// Access tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Fill the database with realistic demo data.
     Demo {
         #[arg(long, default_value_t = 20_000)]
@@ -55,6 +60,60 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Print a fresh random token (once) and the configuration line holding its hash.
+    New {
+        /// Who holds it (shown in logs and as `resolved_by`).
+        #[arg(long)]
+        name: String,
+        /// ingest, agent, csm or admin.
+        #[arg(long)]
+        role: String,
+        /// Hotel ids it serves, comma-separated, or * for every hotel.
+        #[arg(long)]
+        hotels: String,
+    },
+}
+
+fn new_token(name: &str, role: &str, hotels: &str) -> anyhow::Result<()> {
+    use base64::Engine;
+    use sentlog::domain::access::{Role, hex, token_hash};
+    let role = Role::parse(role)
+        .ok_or_else(|| anyhow::anyhow!("--role {role:?}: use ingest, agent, csm or admin"))?;
+    let hotels: Vec<String> = hotels
+        .split(',')
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    anyhow::ensure!(
+        !hotels.is_empty(),
+        "--hotels: list hotel ids (comma-separated) or *"
+    );
+    anyhow::ensure!(
+        !name.trim().is_empty() && !name.contains([':', ';']),
+        "--name: give a name without ':' or ';'"
+    );
+    let secret =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let token = format!("slt_{secret}");
+    let hash = hex(&token_hash(&token));
+    let quoted: Vec<String> = hotels.iter().map(|h| format!("{h:?}")).collect();
+    println!("Token for {name} (shown once; hand it over securely):\n\n    {token}\n");
+    println!("Add to the config file:\n");
+    println!(
+        "[[tokens]]\nname = {name:?}\nrole = \"{}\"\nhotels = [{}]\nsha256 = \"{hash}\"\n",
+        role.name(),
+        quoted.join(", ")
+    );
+    println!(
+        "or to SENTLOG_TOKENS (entries separated by ;):\n\n    {name}:{}:{}:{hash}",
+        role.name(),
+        hotels.join(",")
+    );
+    Ok(())
 }
 
 fn settings(cli: &Cli, listen: Option<&String>) -> anyhow::Result<Validated> {
@@ -123,6 +182,9 @@ fn main() -> anyhow::Result<()> {
                 Ok::<_, anyhow::Error>(())
             })
         }
+        Command::Token {
+            action: TokenAction::New { name, role, hotels },
+        } => new_token(name, role, hotels),
         Command::Demo { messages, seed } => {
             let config = settings(&cli, None)?;
             let store = runtime.block_on(sentlog::app::open_store(&config))?;

@@ -10,10 +10,92 @@ pub enum HotelScope {
     Only(BTreeSet<String>),
 }
 
+/// What a caller may do. `csm` includes everything `agent` may; `admin` may do all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Internal services that record messages, statuses and PMS guests.
+    Ingest,
+    /// Agents reading messages, counts, histories and campaign stats.
+    Agent,
+    /// Customer Success Managers: agent, plus the flag queue and reconciliation.
+    Csm,
+    /// Everything, including erasure.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Ingest, Role::Agent, Role::Csm, Role::Admin];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Ingest => "ingest",
+            Role::Agent => "agent",
+            Role::Csm => "csm",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name() == name.trim().to_ascii_lowercase())
+    }
+
+    /// Whether this role may call an RPC that needs `needed`.
+    pub fn satisfies(self, needed: Role) -> bool {
+        self == needed || self == Role::Admin || (self == Role::Csm && needed == Role::Agent)
+    }
+}
+
+/// The role each RPC needs: the one table of the access rules. Every RPC of the
+/// protos must have a row (a test reads the descriptor set and checks), so a new RPC
+/// cannot ship without deciding who may call it. Several roles: any of them.
+pub const RPC_ROLES: &[(&str, &[Role])] = &[
+    ("/sentlog.v1.MessageService/RecordMessages", &[Role::Ingest]),
+    ("/sentlog.v1.MessageService/UpdateStatuses", &[Role::Ingest]),
+    ("/sentlog.v1.MessageService/GetMessage", &[Role::Agent]),
+    ("/sentlog.v1.MessageService/ListMessages", &[Role::Agent]),
+    ("/sentlog.v1.MessageService/CountMessages", &[Role::Agent]),
+    (
+        "/sentlog.v1.MessageService/GetMessageHistory",
+        &[Role::Agent],
+    ),
+    ("/sentlog.v1.MessageService/ExportMessages", &[Role::Agent]),
+    ("/sentlog.v1.MessageService/WatchMessages", &[Role::Agent]),
+    (
+        "/sentlog.v1.MessageService/GetCampaignStats",
+        &[Role::Agent],
+    ),
+    ("/sentlog.v1.GuestService/UpsertGuests", &[Role::Ingest]),
+    ("/sentlog.v1.GuestService/GetGuest", &[Role::Agent]),
+    ("/sentlog.v1.GuestService/EraseGuestData", &[Role::Admin]),
+    (
+        "/sentlog.v1.ReconciliationService/RunReconciliation",
+        &[Role::Csm],
+    ),
+    ("/sentlog.v1.ReconciliationService/ListRuns", &[Role::Csm]),
+    ("/sentlog.v1.ReconciliationService/ListFlags", &[Role::Csm]),
+    ("/sentlog.v1.ReconciliationService/GetFlag", &[Role::Csm]),
+    ("/sentlog.v1.ReconciliationService/UpdateFlag", &[Role::Csm]),
+    (
+        "/sentlog.v1.ReconciliationService/CheckRecipients",
+        &[Role::Ingest, Role::Csm],
+    ),
+];
+
+/// The roles that may call `method` (a gRPC path), or None for a method with no rule.
+pub fn roles_for(method: &str) -> Option<&'static [Role]> {
+    RPC_ROLES
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map(|(_, roles)| *roles)
+}
+
 /// The identity every handler receives (put in request extensions by the server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub name: String,
+    pub role: Role,
     pub hotels: HotelScope,
 }
 
@@ -29,8 +111,14 @@ impl Caller {
     pub fn anonymous() -> Self {
         Caller {
             name: "anonymous".into(),
+            role: Role::Admin,
             hotels: HotelScope::All,
         }
+    }
+
+    /// May this caller call `method`? None when the method has no rule (refused).
+    pub fn may_call(&self, method: &str) -> bool {
+        roles_for(method).is_some_and(|roles| roles.iter().any(|r| self.role.satisfies(*r)))
     }
 
     pub fn may_see(&self, hotel_id: &str) -> bool {
@@ -82,9 +170,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn roles() {
+        let caller = |role| Caller {
+            name: "x".into(),
+            role,
+            hotels: HotelScope::All,
+        };
+        let record = "/sentlog.v1.MessageService/RecordMessages";
+        let list = "/sentlog.v1.MessageService/ListMessages";
+        let flags = "/sentlog.v1.ReconciliationService/ListFlags";
+        let check = "/sentlog.v1.ReconciliationService/CheckRecipients";
+        let erase = "/sentlog.v1.GuestService/EraseGuestData";
+        assert!(caller(Role::Ingest).may_call(record));
+        assert!(!caller(Role::Ingest).may_call(list));
+        assert!(caller(Role::Ingest).may_call(check));
+        assert!(caller(Role::Agent).may_call(list));
+        assert!(!caller(Role::Agent).may_call(flags));
+        assert!(!caller(Role::Agent).may_call(record));
+        assert!(caller(Role::Csm).may_call(list) && caller(Role::Csm).may_call(flags));
+        assert!(caller(Role::Csm).may_call(check) && !caller(Role::Csm).may_call(erase));
+        assert!(caller(Role::Admin).may_call(erase) && caller(Role::Admin).may_call(record));
+        assert!(!caller(Role::Admin).may_call("/sentlog.v1.MessageService/Unknown"));
+        assert_eq!(Role::parse(" CSM"), Some(Role::Csm));
+    }
+
+    #[test]
     fn scoping() {
         let c = Caller {
             name: "csm".into(),
+            role: Role::Csm,
             hotels: HotelScope::Only(["a".to_string(), "b".to_string()].into()),
         };
         assert_eq!(
@@ -107,5 +221,87 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+}
+
+/// A configured access token: only its SHA-256 is kept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenEntry {
+    pub name: String,
+    pub role: Role,
+    pub hotels: HotelScope,
+    pub sha256: [u8; 32],
+}
+
+impl std::fmt::Debug for TokenEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenEntry")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("hotels", &self.hotels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The SHA-256 of a token, as configured.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Reads a hex SHA-256 (64 characters).
+pub fn parse_hash(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The caller a presented token stands for. Every configured hash is compared, in
+/// constant time, whatever matches, so timing says nothing of the tokens.
+pub fn identify(tokens: &[TokenEntry], presented: &str) -> Option<Caller> {
+    let hash = token_hash(presented);
+    let mut found: Option<&TokenEntry> = None;
+    for entry in tokens {
+        if super::page::constant_time_eq(&entry.sha256, &hash) {
+            found = Some(entry);
+        }
+    }
+    found.map(|e| Caller {
+        name: e.name.clone(),
+        role: e.role,
+        hotels: e.hotels.clone(),
+    })
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn identifies_by_hash_only() {
+        let entry = TokenEntry {
+            name: "hub".into(),
+            role: Role::Ingest,
+            hotels: HotelScope::Only(["h1".to_string()].into()),
+            sha256: token_hash("slt_secret"),
+        };
+        let tokens = vec![entry];
+        let caller = identify(&tokens, "slt_secret").unwrap();
+        assert_eq!((caller.name.as_str(), caller.role), ("hub", Role::Ingest));
+        assert!(identify(&tokens, "slt_secreT").is_none());
+        assert!(identify(&tokens, "").is_none());
+        assert_eq!(parse_hash(&hex(&token_hash("x"))), Some(token_hash("x")));
+        assert_eq!(parse_hash("zz"), None);
+        assert!(!format!("{:?}", tokens[0]).contains("sha256"));
     }
 }

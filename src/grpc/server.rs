@@ -1,4 +1,4 @@
-//! Assembles the gRPC server: the three services behind the identity interceptor,
+//! Assembles the gRPC server: the three services behind the auth layer,
 //! server reflection (v1 and v1alpha) and the health service.
 use std::future::Future;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
-use super::caller::Identify;
+use super::auth::{AuthLayer, Authenticator};
 use super::guests::GuestsApi;
 use super::messages::MessagesApi;
 use super::reconciliation::ReconciliationApi;
@@ -24,6 +24,7 @@ pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    auth: Authenticator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -52,19 +53,13 @@ pub async fn serve(
         .max_decoding_message_size(MAX_REQUEST_BYTES);
 
     Server::builder()
+        .layer(AuthLayer::new(auth))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            messages, Identify,
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            guests, Identify,
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            reconciliation,
-            Identify,
-        ))
+        .add_service(messages)
+        .add_service(guests)
+        .add_service(reconciliation)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

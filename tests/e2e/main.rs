@@ -1,4 +1,5 @@
 //! End-to-end tests: the real server over a real socket, on SQLite and PostgreSQL.
+mod access;
 mod common;
 mod messages;
 mod mews;

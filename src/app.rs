@@ -131,13 +131,28 @@ pub async fn start(
              everything (loopback only); see `sentlog token new`"
         );
     }
-    let auth = crate::grpc::auth::Authenticator {
-        tokens: config.tokens.clone(),
+    let s = &config.settings;
+    let options = crate::grpc::server::ServeOptions {
+        auth: crate::grpc::auth::Authenticator {
+            tokens: config.tokens.clone(),
+        },
+        limits: crate::grpc::limits::LimitsLayer::new(
+            s.max_concurrent_calls,
+            std::time::Duration::from_millis(s.request_timeout_ms),
+        ),
+        tls: match &s.tls {
+            Some(t) => Some(crate::grpc::server::tls_config(
+                &t.cert,
+                &t.key,
+                t.client_ca.as_deref(),
+            )?),
+            None => None,
+        },
     };
     let task = tokio::spawn(crate::grpc::server::serve(
         listener,
         state.clone(),
-        auth,
+        options,
         async {
             let _ = rx.await;
         },

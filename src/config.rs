@@ -36,6 +36,23 @@ pub struct Settings {
     pub pms: BTreeMap<String, PmsSettings>,
     /// Access tokens (their SHA-256); none: authentication off, loopback only.
     pub tokens: Vec<TokenSettings>,
+    /// Longest a call may run before DEADLINE_EXCEEDED.
+    pub request_timeout_ms: u64,
+    /// Calls in progress at once; more are shed with UNAVAILABLE.
+    pub max_concurrent_calls: usize,
+    /// TLS for the gRPC listener (PEM files); absent: plaintext.
+    pub tls: Option<TlsSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Certificate chain (PEM).
+    pub cert: std::path::PathBuf,
+    /// Private key (PEM).
+    pub key: std::path::PathBuf,
+    /// CA (PEM) that client certificates must chain to: mutual TLS when set.
+    pub client_ca: Option<std::path::PathBuf>,
 }
 
 /// One access token, as `sentlog token new` prints it.
@@ -92,6 +109,9 @@ impl Default for Settings {
             reconcile: ReconcileSettings::default(),
             pms: BTreeMap::new(),
             tokens: Vec::new(),
+            request_timeout_ms: 30_000,
+            max_concurrent_calls: 256,
+            tls: None,
         }
     }
 }
@@ -190,6 +210,29 @@ impl Settings {
         }
         if let Some(v) = var("SENTLOG_PAGE_TOKEN_SECRET") {
             self.page_token_secret = Some(v);
+        }
+        if let Some(v) = var("SENTLOG_REQUEST_TIMEOUT_MS") {
+            self.request_timeout_ms = v.parse().map_err(|_| {
+                invalid(
+                    "SENTLOG_REQUEST_TIMEOUT_MS",
+                    format!("{v:?} is not a number"),
+                )
+            })?;
+        }
+        if let Some(v) = var("SENTLOG_MAX_CONCURRENT_CALLS") {
+            self.max_concurrent_calls = v.parse().map_err(|_| {
+                invalid(
+                    "SENTLOG_MAX_CONCURRENT_CALLS",
+                    format!("{v:?} is not a number"),
+                )
+            })?;
+        }
+        if let (Some(cert), Some(key)) = (var("SENTLOG_TLS_CERT"), var("SENTLOG_TLS_KEY")) {
+            self.tls = Some(TlsSettings {
+                cert: cert.into(),
+                key: key.into(),
+                client_ca: var("SENTLOG_TLS_CLIENT_CA").map(Into::into),
+            });
         }
         if let Some(v) = var("SENTLOG_RECONCILE_SCHEDULE") {
             self.reconcile.schedule = v;
@@ -300,6 +343,31 @@ impl Settings {
                 PmsSettings::Mews(m) => {
                     crate::pms::mews::Mews::new(m.clone())
                         .map_err(|e| invalid(&format!("pms.{hotel}"), e))?;
+                }
+            }
+        }
+        if self.request_timeout_ms == 0 {
+            return Err(invalid("request_timeout_ms", "must be above 0"));
+        }
+        if !(1..=100_000).contains(&self.max_concurrent_calls) {
+            return Err(invalid(
+                "max_concurrent_calls",
+                "must be between 1 and 100000",
+            ));
+        }
+        if let Some(tls) = &self.tls {
+            for (name, path) in [
+                ("tls.cert", Some(&tls.cert)),
+                ("tls.key", Some(&tls.key)),
+                ("tls.client_ca", tls.client_ca.as_ref()),
+            ] {
+                if let Some(path) = path
+                    && !path.is_file()
+                {
+                    return Err(invalid(
+                        name,
+                        format!("{} is not a readable file", path.display()),
+                    ));
                 }
             }
         }

@@ -163,7 +163,7 @@ fn main() -> anyhow::Result<()> {
             let config = settings(&cli, None)?;
             runtime.block_on(async {
                 let store = sentlog::app::open_store(&config).await?;
-                let reconciler = sentlog::app::reconciler(store, &config);
+                let reconciler = std::sync::Arc::new(sentlog::app::reconciler(store, &config));
                 let run = reconciler
                     .run_once(sentlog::domain::run::Trigger::Manual, hotels.clone())
                     .await?;

@@ -127,7 +127,7 @@ fn main() -> anyhow::Result<()> {
     });
 
     // One reconciliation pass over every candidate.
-    let reconciler = sentlog::app::reconciler(store.clone(), &config);
+    let reconciler = std::sync::Arc::new(sentlog::app::reconciler(store.clone(), &config));
     let started = Instant::now();
     let run = runtime.block_on(reconciler.run_once(Trigger::Manual, Vec::new()))?;
     let seconds = started.elapsed().as_secs_f64();

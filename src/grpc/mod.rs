@@ -5,6 +5,7 @@ pub mod caller;
 pub mod convert;
 pub mod errors;
 pub mod guests;
+pub mod limits;
 pub mod messages;
 pub mod paging;
 pub mod reconciliation;

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::auth::{AuthLayer, Authenticator};
 use super::guests::GuestsApi;
+use super::limits::LimitsLayer;
 use super::messages::MessagesApi;
 use super::reconciliation::ReconciliationApi;
 use crate::app::AppState;
@@ -21,10 +22,31 @@ use crate::proto::reconciliation_service_server::ReconciliationServiceServer;
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight calls finish.
+/// How the server admits calls.
+pub struct ServeOptions {
+    pub auth: Authenticator,
+    pub limits: LimitsLayer,
+    pub tls: Option<ServerTlsConfig>,
+}
+
+/// TLS from PEM files: the server's identity, and a client CA for mutual TLS.
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+) -> std::io::Result<ServerTlsConfig> {
+    let identity = Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?);
+    let mut tls = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(std::fs::read(ca)?));
+    }
+    Ok(tls)
+}
+
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
-    auth: Authenticator,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -52,8 +74,13 @@ pub async fn serve(
     let reconciliation = ReconciliationServiceServer::new(ReconciliationApi::new(state.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES);
 
-    Server::builder()
-        .layer(AuthLayer::new(auth))
+    let mut builder = Server::builder();
+    if let Some(tls) = options.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
+        .layer(options.limits)
+        .layer(AuthLayer::new(options.auth))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

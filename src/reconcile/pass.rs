@@ -66,7 +66,23 @@ impl Reconciler {
     /// Runs one pass over the candidates of `hotel_ids` (empty: every hotel) and returns
     /// its record. Never two at once: in this process (a mutex) nor across instances on
     /// one PostgreSQL (an advisory lock); the loser gets `AlreadyRunning`.
+    ///
+    /// The pass runs in its own task: a caller that hangs up or times out does not cut
+    /// it short (nor leave the cross-instance lock held).
     pub async fn run_once(
+        self: &Arc<Self>,
+        trigger: Trigger,
+        hotel_ids: Vec<String>,
+    ) -> Result<ReconciliationRun, ReconcileError> {
+        let me = self.clone();
+        tokio::spawn(async move { me.run_locked(trigger, hotel_ids).await })
+            .await
+            .map_err(|e| {
+                ReconcileError::Store(StoreError::Unavailable(format!("pass task: {e}")))
+            })?
+    }
+
+    async fn run_locked(
         &self,
         trigger: Trigger,
         hotel_ids: Vec<String>,

@@ -1,0 +1,282 @@
+//! Hardening: TLS and mutual TLS, load shedding, server deadlines, database outages.
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use sentlog::config::TlsSettings;
+use sentlog::proto::{self, MessageStatus};
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+use crate::backend_tests;
+use crate::common::*;
+use crate::mews_mock::*;
+
+backend_tests!(
+    tls_and_mutual_tls,
+    calls_beyond_the_limit_are_shed,
+    slow_calls_hit_the_server_deadline,
+);
+
+struct Pki {
+    dir: tempfile::TempDir,
+    ca: String,
+    client_cert: String,
+    client_key: String,
+}
+
+fn pki() -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["hub-ingest".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("server.pem"), server_cert.pem()).unwrap();
+    std::fs::write(dir.path().join("server.key"), server_key.serialize_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+    Pki {
+        dir,
+        ca: ca.pem(),
+        client_cert: client_cert.pem(),
+        client_key: client_key.serialize_pem(),
+    }
+}
+
+async fn tls_channel(
+    server: &TestServer,
+    pki: &Pki,
+    with_identity: bool,
+) -> Result<Channel, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca))
+        .domain_name("localhost");
+    if with_identity {
+        tls = tls.identity(Identity::from_pem(&pki.client_cert, &pki.client_key));
+    }
+    Channel::from_shared(format!(
+        "https://localhost:{}",
+        server.server.as_ref().unwrap().addr.port()
+    ))
+    .unwrap()
+    .tls_config(tls)?
+    .connect()
+    .await
+}
+
+async fn list(channel: Channel) -> Result<proto::ListMessagesResponse, tonic::Status> {
+    proto::message_service_client::MessageServiceClient::new(channel)
+        .list_messages(proto::ListMessagesRequest::default())
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn tls_and_mutual_tls(db: TestDb) {
+    let pki = pki();
+    let dir = pki.dir.path().to_path_buf();
+    // TLS only.
+    let tls = TestServer::start_with(db, |s| {
+        s.tls = Some(TlsSettings {
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+            client_ca: None,
+        });
+    })
+    .await;
+    let channel = tls_channel(&tls, &pki, false).await.expect("TLS handshake");
+    list(channel).await.expect("a call over TLS");
+    assert!(
+        list(tls.channel.clone()).await.is_err(),
+        "plaintext is refused"
+    );
+
+    // Mutual TLS: a client certificate from the CA is required.
+    let mtls = tls
+        .another_instance(|s| {
+            s.tls = Some(TlsSettings {
+                cert: dir.join("server.pem"),
+                key: dir.join("server.key"),
+                client_ca: Some(dir.join("ca.pem")),
+            });
+        })
+        .await;
+    let channel = tls_channel(&mtls, &pki, true)
+        .await
+        .expect("mTLS handshake");
+    list(channel).await.expect("a call over mTLS");
+    let refused = match tls_channel(&mtls, &pki, false).await {
+        Err(_) => true,
+        Ok(channel) => list(channel).await.is_err(),
+    };
+    assert!(refused, "a client without a certificate is refused");
+    mtls.stop().await;
+    tls.stop().await;
+}
+
+/// A PMS that takes 1.5 s keeps one RunReconciliation busy.
+async fn slow_pms_settings() -> (MockMews, impl Fn(&mut sentlog::config::Settings) + Clone) {
+    let mut state = MockState {
+        delay: Duration::from_millis(1500),
+        ..Default::default()
+    };
+    state.customers.insert(
+        "c1".into(),
+        customer("c1", "Slow", "Guest", Some("+33612345678"), None),
+    );
+    let mock = MockMews::start(state).await;
+    let mews = mock.settings();
+    (mock, move |s: &mut sentlog::config::Settings| {
+        s.pms.insert(
+            "slow".into(),
+            sentlog::config::PmsSettings::Mews(mews.clone()),
+        );
+    })
+}
+
+async fn seed_slow(server: &TestServer) {
+    let mut m = new_message("slow", "m1", "+33612345679");
+    m.status = MessageStatus::Undelivered as i32;
+    m.pms_guest_id = "c1".into();
+    record(&mut server.messages(), vec![m]).await;
+}
+
+async fn calls_beyond_the_limit_are_shed(db: TestDb) {
+    let (_mock, slow) = slow_pms_settings().await;
+    let server = TestServer::start_with(db, move |s| {
+        slow(s);
+        s.max_concurrent_calls = 1;
+    })
+    .await;
+    seed_slow(&server).await;
+    let mut busy = server.reconciliation();
+    let running = tokio::spawn(async move {
+        busy.run_reconciliation(proto::RunReconciliationRequest::default())
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let err = list(server.channel.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("busy"));
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "shed at once, not queued"
+    );
+    // Probes still answer.
+    tonic_health::pb::health_client::HealthClient::new(server.channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health is exempt");
+    running.await.unwrap().expect("the busy call completes");
+    list(server.channel.clone())
+        .await
+        .expect("capacity is back");
+    server.stop().await;
+}
+
+async fn slow_calls_hit_the_server_deadline(db: TestDb) {
+    let (_mock, slow) = slow_pms_settings().await;
+    let server = TestServer::start_with(db, move |s| {
+        slow(s);
+        s.request_timeout_ms = 400;
+    })
+    .await;
+    seed_slow(&server).await;
+    let err = server
+        .reconciliation()
+        .run_reconciliation(proto::RunReconciliationRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(err.message().contains("400 ms"));
+    // The pass itself went on and finished: its run is recorded, and the lock is free.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let runs = server
+        .reconciliation()
+        .list_runs(proto::ListRunsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .runs;
+    assert_eq!(runs[0].state, "succeeded");
+    assert_eq!(runs[0].flags_raised, 1);
+    server.stop().await;
+}
+
+/// PostgreSQL only: the database kills every session of the service, then refuses
+/// connections for a while. Calls answer UNAVAILABLE meanwhile (never INTERNAL) and the
+/// service recovers by itself when the database comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_after_the_database_drops_its_connections() {
+    use diesel::prelude::*;
+    let Some(db) = TestDb::postgres() else { return };
+    let server = TestServer::start(db).await;
+    record(
+        &mut server.messages(),
+        vec![new_message("h", "e1", "+33612345678")],
+    )
+    .await;
+    let name = server.url.rsplit('/').next().unwrap().to_string();
+    let admin_url = std::env::var(PG_ENV).unwrap();
+    let mut admin = PgConnection::establish(&admin_url).unwrap();
+    let kill = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    );
+    // 1. Sessions killed under the pool: the service reconnects.
+    diesel::sql_query(&kill).execute(&mut admin).unwrap();
+    let mut ok = false;
+    for _ in 0..5 {
+        match list(server.channel.clone()).await {
+            Ok(r) => {
+                assert_eq!(r.messages.len(), 1);
+                ok = true;
+                break;
+            }
+            Err(e) => assert_eq!(e.code(), Code::Unavailable, "{e:?}"),
+        }
+    }
+    assert!(ok, "the service reconnected");
+
+    // 2. The database refuses connections: UNAVAILABLE, then recovery.
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .unwrap();
+    diesel::sql_query(&kill).execute(&mut admin).unwrap();
+    let err = list(server.channel.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    let err = server
+        .messages()
+        .record_messages(proto::RecordMessagesRequest {
+            messages: vec![new_message("h", "e2", "+33612345678")],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .unwrap();
+    let mut recovered = false;
+    for _ in 0..20 {
+        if let Ok(r) = list(server.channel.clone()).await {
+            assert_eq!(
+                r.messages.len(),
+                1,
+                "nothing was half-written during the outage"
+            );
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "the service recovered by itself");
+    server.stop().await;
+}

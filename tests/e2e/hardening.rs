@@ -12,6 +12,7 @@ use crate::common::*;
 use crate::mews_mock::*;
 
 backend_tests!(
+    garbage_never_panics_nor_writes,
     tls_and_mutual_tls,
     calls_beyond_the_limit_are_shed,
     slow_calls_hit_the_server_deadline,
@@ -278,5 +279,119 @@ async fn recovers_after_the_database_drops_its_connections() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(recovered, "the service recovered by itself");
+    server.stop().await;
+}
+
+/// Random text of every kind: empty, unicode, NUL, digits, very long.
+fn garbage(rng: &mut rand::rngs::StdRng) -> String {
+    use rand::Rng;
+    match rng.random_range(0..8) {
+        0 => String::new(),
+        1 => "x".repeat(rng.random_range(900..1200)),
+        2 => "\0\u{202e}\u{fffd}".into(),
+        3 => (0..rng.random_range(1..20))
+            .map(|_| rng.random_range('0'..='9'))
+            .collect(),
+        4 => format!("+{}", rng.random_range(0..u64::MAX)),
+        5 => format!(
+            "{}-{:02}-{:02}",
+            rng.random_range(0..10000),
+            rng.random_range(0..15),
+            rng.random_range(0..40)
+        ),
+        6 => (0..rng.random_range(1..30))
+            .map(|_| char::from_u32(rng.random_range(0..0x2FFFF)).unwrap_or('?'))
+            .collect(),
+        _ => "06 12 34 56 78".into(),
+    }
+}
+
+async fn garbage_never_panics_nor_writes(db: TestDb) {
+    use rand::{Rng, SeedableRng};
+    let server = TestServer::start(db).await;
+    let mut client = server.messages();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut created = 0usize;
+    for round in 0..30 {
+        let messages: Vec<proto::NewMessage> = (0..20)
+            .map(|i| proto::NewMessage {
+                hotel_id: if rng.random_bool(0.8) {
+                    "h".into()
+                } else {
+                    garbage(&mut rng)
+                },
+                external_id: format!("r{round}-{i}-{}", garbage(&mut rng)),
+                phone_region: if rng.random_bool(0.7) {
+                    String::new()
+                } else {
+                    garbage(&mut rng)
+                },
+                channel: rng.random_range(-2..6),
+                recipient_phone: garbage(&mut rng),
+                recipient_email: garbage(&mut rng),
+                guest_name: garbage(&mut rng),
+                campaign_name: garbage(&mut rng),
+                check_in_date: if rng.random_bool(0.5) {
+                    String::new()
+                } else {
+                    garbage(&mut rng)
+                },
+                check_out_date: if rng.random_bool(0.5) {
+                    String::new()
+                } else {
+                    garbage(&mut rng)
+                },
+                status: rng.random_range(-1..12),
+                error_code: garbage(&mut rng),
+                scheduled_at: rng.random_bool(0.2).then(|| prost_types::Timestamp {
+                    seconds: rng.random_range(i64::MIN / 2..i64::MAX / 2),
+                    nanos: rng.random_range(-5..2_000_000_000),
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let n = messages.len();
+        match client
+            .record_messages(proto::RecordMessagesRequest { messages })
+            .await
+        {
+            Ok(r) => {
+                let results = r.into_inner().results;
+                assert_eq!(results.len(), n);
+                for x in &results {
+                    assert!(x.error.is_empty() != x.message_id.is_empty(), "{x:?}");
+                    assert!(
+                        x.error.is_empty() || x.error.starts_with("messages["),
+                        "{x:?}"
+                    );
+                }
+                created += results.iter().filter(|x| x.created).count();
+            }
+            Err(e) => panic!("a batch of bad items must not fail whole: {e:?}"),
+        }
+        // Garbage filters and tokens: answered, never INTERNAL.
+        let request = proto::ListMessagesRequest {
+            filter: Some(proto::MessageFilter {
+                phone: garbage(&mut rng),
+                campaign_name: garbage(&mut rng),
+                check_in_from: garbage(&mut rng),
+                statuses: vec![rng.random_range(-3..12)],
+                ..Default::default()
+            }),
+            page_size: rng.random_range(-5..1000),
+            page_token: garbage(&mut rng),
+        };
+        if let Err(e) = client.list_messages(request).await {
+            assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        }
+    }
+    let total = client
+        .count_messages(proto::CountMessagesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .total;
+    assert_eq!(total as usize, created, "only accepted items were written");
+    assert!(created > 0);
     server.stop().await;
 }

@@ -139,6 +139,7 @@ pub async fn start(
         limits: crate::grpc::limits::LimitsLayer::new(
             s.max_concurrent_calls,
             std::time::Duration::from_millis(s.request_timeout_ms),
+            crate::grpc::server::MAX_REQUEST_BYTES,
         ),
         tls: match &s.tls {
             Some(t) => Some(crate::grpc::server::tls_config(

@@ -1,6 +1,7 @@
 //! Limits on every call, as one tower layer: at most N calls in progress (the next one is
-//! shed at once with UNAVAILABLE, retryable, rather than queued without bound), and a
-//! server-side deadline (DEADLINE_EXCEEDED, naming the limit). Health and reflection
+//! shed at once with UNAVAILABLE, retryable, rather than queued without bound), a
+//! server-side deadline (DEADLINE_EXCEEDED, naming the limit), and a request size cap
+//! (RESOURCE_EXHAUSTED). Health and reflection
 //! are exempt so that probes still answer under load.
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tonic::Status;
+use tonic::body::Body;
 use tonic::codegen::http::{Request, Response};
 use tonic::codegen::{BoxFuture, Service};
 
@@ -16,14 +18,16 @@ pub struct LimitsLayer {
     permits: Arc<Semaphore>,
     max: usize,
     timeout: Duration,
+    max_request_bytes: usize,
 }
 
 impl LimitsLayer {
-    pub fn new(max_concurrent_calls: usize, timeout: Duration) -> Self {
+    pub fn new(max_concurrent_calls: usize, timeout: Duration, max_request_bytes: usize) -> Self {
         LimitsLayer {
             permits: Arc::new(Semaphore::new(max_concurrent_calls)),
             max: max_concurrent_calls,
             timeout,
+            max_request_bytes,
         }
     }
 }
@@ -49,11 +53,50 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
 }
 
-impl<S, B, RB> Service<Request<B>> for Limits<S>
+/// A request body that fails with RESOURCE_EXHAUSTED past `limit` bytes: tonic turns
+/// the error into the call's status (its own size check would say OUT_OF_RANGE).
+struct Capped {
+    inner: Body,
+    seen: usize,
+    limit: usize,
+}
+
+impl http_body::Body for Capped {
+    type Data = tonic::codegen::Bytes;
+    type Error = tonic::codegen::StdError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            self.seen += data.len();
+            if self.seen > self.limit {
+                return Poll::Ready(Some(Err(Box::new(Status::resource_exhausted(format!(
+                    "request larger than the limit of {} bytes; split the batch",
+                    self.limit
+                ))))));
+            }
+        }
+        polled.map(|f| f.map(|r| r.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<S, RB> Service<Request<Body>> for Limits<S>
 where
-    S: Service<Request<B>, Response = Response<RB>> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
     RB: Default + Send + 'static,
 {
     type Response = Response<RB>;
@@ -64,11 +107,19 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
         let path = request.uri().path().to_string();
         if exempt(&path) {
             return Box::pin(self.inner.call(request));
         }
+        let limit = self.limits.max_request_bytes;
+        let request = request.map(|inner| {
+            Body::new(Capped {
+                inner,
+                seen: 0,
+                limit,
+            })
+        });
         let Ok(permit) = self.limits.permits.clone().try_acquire_owned() else {
             tracing::warn!(rpc = %path, limit = self.limits.max, "call shed: server busy");
             let status = Status::unavailable(format!(

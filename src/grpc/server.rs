@@ -19,7 +19,10 @@ use crate::proto::message_service_server::MessageServiceServer;
 use crate::proto::reconciliation_service_server::ReconciliationServiceServer;
 
 /// Largest request accepted: a full batch of 1000 messages with long fields fits.
+/// The limits layer enforces it (RESOURCE_EXHAUSTED); tonic's own check, set above it,
+/// is only a backstop.
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+const DECODE_BACKSTOP_BYTES: usize = 2 * MAX_REQUEST_BYTES;
 
 /// Serves on `listener` until `shutdown` completes, then lets in-flight calls finish.
 /// How the server admits calls.
@@ -68,11 +71,11 @@ pub async fn serve(
         .build_v1alpha()?;
 
     let messages = MessageServiceServer::new(MessagesApi::new(state.clone()))
-        .max_decoding_message_size(MAX_REQUEST_BYTES);
+        .max_decoding_message_size(DECODE_BACKSTOP_BYTES);
     let guests = GuestServiceServer::new(GuestsApi::new(state.clone()))
-        .max_decoding_message_size(MAX_REQUEST_BYTES);
+        .max_decoding_message_size(DECODE_BACKSTOP_BYTES);
     let reconciliation = ReconciliationServiceServer::new(ReconciliationApi::new(state.clone()))
-        .max_decoding_message_size(MAX_REQUEST_BYTES);
+        .max_decoding_message_size(DECODE_BACKSTOP_BYTES);
 
     let mut builder = Server::builder();
     if let Some(tls) = options.tls {

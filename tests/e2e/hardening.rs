@@ -13,6 +13,7 @@ use crate::mews_mock::*;
 
 backend_tests!(
     garbage_never_panics_nor_writes,
+    an_oversized_request_is_resource_exhausted,
     tls_and_mutual_tls,
     calls_beyond_the_limit_are_shed,
     slow_calls_hit_the_server_deadline,
@@ -393,5 +394,31 @@ async fn garbage_never_panics_nor_writes(db: TestDb) {
         .total;
     assert_eq!(total as usize, created, "only accepted items were written");
     assert!(created > 0);
+    server.stop().await;
+}
+
+async fn an_oversized_request_is_resource_exhausted(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.messages();
+    let big = proto::NewMessage {
+        guest_name: "x".repeat(9 * 1024 * 1024),
+        ..new_message("h", "big", "+33612345678")
+    };
+    let err = client
+        .record_messages(proto::RecordMessagesRequest {
+            messages: vec![big],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("bytes"), "{}", err.message());
+    // Nothing was written, and the server still answers.
+    let total = client
+        .count_messages(proto::CountMessagesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .total;
+    assert_eq!(total, 0);
     server.stop().await;
 }

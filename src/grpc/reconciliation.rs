@@ -62,6 +62,7 @@ impl ReconciliationService for ReconciliationApi {
         &self,
         request: Request<proto::ListRunsRequest>,
     ) -> Result<Response<proto::ListRunsResponse>, Status> {
+        let caller = caller(&request)?;
         let req = request.into_inner();
         let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
         let fingerprint = page::fingerprint("runs");
@@ -86,6 +87,16 @@ impl ReconciliationService for ReconciliationApi {
                 id: r.id.clone(),
             },
         );
+        // Runs cover many hotels: a caller sees only the error lines of its own.
+        for run in &mut rows {
+            run.error_details
+                .retain(|line| match line.strip_prefix("hotel ") {
+                    Some(rest) => rest
+                        .split_once(':')
+                        .is_some_and(|(hotel, _)| caller.may_see(hotel)),
+                    None => true,
+                });
+        }
         Ok(Response::new(proto::ListRunsResponse {
             runs: rows.into_iter().map(Into::into).collect(),
             next_page_token,

@@ -3,6 +3,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod export_csv;
 pub mod grpc;
 pub mod pms;
 pub mod recipient_check;

@@ -48,6 +48,8 @@ enum Command {
         #[arg(long = "hotel")]
         hotels: Vec<String>,
     },
+    /// Write every message matching the filters, as CSV, from a running server.
+    Export(Box<ExportArgs>),
     /// Access tokens.
     Token {
         #[command(subcommand)]
@@ -60,6 +62,152 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// The running sentlog server.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// Access token (agent role or above), when the server has tokens.
+    #[arg(long, env = "SENTLOG_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// CSV file to write (default: standard output).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Hotel ids (repeatable).
+    #[arg(long = "hotel")]
+    hotels: Vec<String>,
+    /// Recipient phone, any format.
+    #[arg(long)]
+    phone: Option<String>,
+    /// Case-insensitive substring of the campaign name.
+    #[arg(long)]
+    campaign_name: Option<String>,
+    /// Campaign ids (repeatable).
+    #[arg(long = "campaign-id")]
+    campaign_ids: Vec<String>,
+    #[arg(long)]
+    check_in_from: Option<String>,
+    #[arg(long)]
+    check_in_to: Option<String>,
+    #[arg(long)]
+    check_out_from: Option<String>,
+    #[arg(long)]
+    check_out_to: Option<String>,
+    /// whatsapp, sms or email (repeatable).
+    #[arg(long = "channel")]
+    channels: Vec<String>,
+    /// e.g. undelivered, failed (repeatable).
+    #[arg(long = "status")]
+    statuses: Vec<String>,
+    #[arg(long)]
+    email: Option<String>,
+    /// PMS reservation id.
+    #[arg(long)]
+    reservation: Option<String>,
+    #[arg(long)]
+    provider_message_id: Option<String>,
+    /// e.g. invalid_number (repeatable).
+    #[arg(long = "error-category")]
+    error_categories: Vec<String>,
+}
+
+/// An enum value given by name, with or without its prefix, any case.
+fn by_name<T: Copy>(
+    flag: &str,
+    given: &[String],
+    prefix: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    code: impl Fn(T) -> i32,
+) -> anyhow::Result<Vec<i32>> {
+    given
+        .iter()
+        .map(|g| {
+            let upper = g.trim().to_ascii_uppercase();
+            let bare = upper.strip_prefix(prefix).unwrap_or(&upper);
+            all.iter()
+                .find(|v| name(**v) == bare)
+                .map(|v| code(*v))
+                .ok_or_else(|| {
+                    let names: Vec<String> = all.iter().map(|v| name(*v).to_lowercase()).collect();
+                    anyhow::anyhow!("--{flag} {g:?}: use one of {}", names.join(", "))
+                })
+        })
+        .collect()
+}
+
+async fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    use sentlog::domain::error_category::ErrorCategory;
+    use sentlog::domain::message::{Channel, MessageStatus};
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let filter = sentlog::proto::MessageFilter {
+        hotel_ids: args.hotels.clone(),
+        phone: text(&args.phone),
+        campaign_name: text(&args.campaign_name),
+        campaign_ids: args.campaign_ids.clone(),
+        check_in_from: text(&args.check_in_from),
+        check_in_to: text(&args.check_in_to),
+        check_out_from: text(&args.check_out_from),
+        check_out_to: text(&args.check_out_to),
+        channels: by_name(
+            "channel",
+            &args.channels,
+            "CHANNEL_",
+            &Channel::ALL,
+            Channel::name,
+            Channel::code,
+        )?,
+        statuses: by_name(
+            "status",
+            &args.statuses,
+            "MESSAGE_STATUS_",
+            &MessageStatus::ALL,
+            MessageStatus::name,
+            MessageStatus::code,
+        )?,
+        created_after: None,
+        created_before: None,
+        email: text(&args.email),
+        pms_reservation_id: text(&args.reservation),
+        provider_message_id: text(&args.provider_message_id),
+        error_categories: by_name(
+            "error-category",
+            &args.error_categories,
+            "ERROR_CATEGORY_",
+            &ErrorCategory::ALL[1..],
+            ErrorCategory::name,
+            ErrorCategory::code,
+        )?,
+    };
+    let token = args.token.as_deref();
+    let rows = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            sentlog::export_csv::export(
+                &args.server,
+                token,
+                filter,
+                std::io::BufWriter::new(file),
+                true,
+            )
+            .await?
+        }
+        None => {
+            sentlog::export_csv::export(
+                &args.server,
+                token,
+                filter,
+                std::io::stdout().lock(),
+                false,
+            )
+            .await?
+        }
+    };
+    eprintln!("{rows} messages exported");
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -185,6 +333,7 @@ fn main() -> anyhow::Result<()> {
         Command::Token {
             action: TokenAction::New { name, role, hotels },
         } => new_token(name, role, hotels),
+        Command::Export(args) => runtime.block_on(export(args)),
         Command::Demo { messages, seed } => {
             let config = settings(&cli, None)?;
             let store = runtime.block_on(sentlog::app::open_store(&config))?;

@@ -8,14 +8,14 @@ use super::caller::caller;
 use super::convert::status_events::{campaign_stats, event_result};
 use super::convert::time::from_proto;
 use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
-use super::paging::finish_page;
+use super::paging::fetch_page;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
 use crate::domain::campaign;
 use crate::domain::filter::{FilterDraft, MessageQuery};
 use crate::domain::message::{self, MessageDraft};
-use crate::domain::page::{self, Cursor};
+use crate::domain::page::Cursor;
 use crate::domain::status_event::{self, EventDraft, EventOutcome};
 use crate::proto;
 use crate::proto::message_service_server::MessageService;
@@ -24,6 +24,9 @@ use crate::store::status_events;
 
 /// Most items in one RecordMessages or UpdateStatuses call.
 pub const MAX_BATCH: usize = 1000;
+/// Rows an export reads per query, and messages buffered towards a slow client.
+const EXPORT_PAGE: usize = 500;
+const EXPORT_BUFFER: usize = 256;
 
 pub struct MessagesApi {
     state: Arc<AppState>,
@@ -131,29 +134,20 @@ impl MessageService for MessagesApi {
         let caller = caller(&request)?;
         let req = request.into_inner();
         let query = message_query(&self.state, &caller, req.filter)?;
-        let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
         let fingerprint = query.fingerprint();
-        let cursor = self
-            .state
-            .page_tokens
-            .decode(&req.page_token, &fingerprint)
-            .map_err(invalid_argument)?;
-        let mut rows = self
-            .state
-            .store
-            .run(move |c| store::list(c, &query, cursor.as_ref(), limit + 1))
-            .await
-            .map_err(|e| store_error(e, "message"))?;
-        let next_page_token = finish_page(
-            &mut rows,
-            limit,
-            &self.state.page_tokens,
-            &fingerprint,
+        let (rows, next_page_token) = fetch_page(
+            &self.state,
+            req.page_size,
+            &req.page_token,
+            fingerprint,
+            "message",
+            move |c, cursor, limit| store::list(c, &query, cursor, limit),
             |m| Cursor {
                 at: m.created_at,
                 id: m.id.clone(),
             },
-        );
+        )
+        .await?;
         Ok(Response::new(proto::ListMessagesResponse {
             messages: rows.into_iter().map(Into::into).collect(),
             next_page_token,
@@ -246,9 +240,45 @@ impl MessageService for MessagesApi {
 
     async fn export_messages(
         &self,
-        _request: Request<proto::ExportMessagesRequest>,
+        request: Request<proto::ExportMessagesRequest>,
     ) -> Result<Response<Self::ExportMessagesStream>, Status> {
-        Err(Status::unimplemented("ExportMessages is not available yet"))
+        let caller = caller(&request)?;
+        let query = message_query(&self.state, &caller, request.into_inner().filter)?;
+        // A bounded channel is the flow control: when the client reads slowly the
+        // producer waits, so memory holds one page and the buffer, whatever the total.
+        let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            let mut cursor: Option<Cursor> = None;
+            loop {
+                let (q, after) = (query.clone(), cursor.clone());
+                let page = match state
+                    .store
+                    .run(move |c| store::list(c, &q, after.as_ref(), EXPORT_PAGE))
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(store_error(e, "message"))).await;
+                        return;
+                    }
+                };
+                let full = page.len() == EXPORT_PAGE;
+                cursor = page.last().map(|m| Cursor {
+                    at: m.created_at,
+                    id: m.id.clone(),
+                });
+                for m in page {
+                    if tx.send(Ok(m.into())).await.is_err() {
+                        return; // the client went away
+                    }
+                }
+                if !full {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     type WatchMessagesStream = ReceiverStream<Result<proto::MessageChange, Status>>;

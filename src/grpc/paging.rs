@@ -1,21 +1,43 @@
-//! Keyset paging shared by every list RPC: read one row more than the page, and if it
-//! came, sign a token for the page's last row.
-use crate::domain::page::{Cursor, PageTokens};
+//! Keyset paging shared by every list RPC: check the page size, read the caller's
+//! token, fetch one row more than the page, and sign a token for the page's last row.
+use tonic::Status;
 
-/// Trims `rows` (read with `limit + 1`) to the page and returns the next page's token,
-/// empty on the last page.
-pub fn finish_page<T>(
-    rows: &mut Vec<T>,
-    limit: usize,
-    tokens: &PageTokens,
-    fingerprint: &[u8; 8],
+use super::errors::{invalid_argument, store_error};
+use crate::app::AppState;
+use crate::domain::page::{self, Cursor};
+use crate::store::{DbConn, StoreError};
+
+/// One page of a list: the rows, and the next page's token (empty on the last page).
+pub async fn fetch_page<T, F>(
+    state: &AppState,
+    page_size: i32,
+    page_token: &str,
+    fingerprint: [u8; 8],
+    what: &str,
+    fetch: F,
     cursor_of: impl Fn(&T) -> Cursor,
-) -> String {
+) -> Result<(Vec<T>, String), Status>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, Option<&Cursor>, usize) -> Result<Vec<T>, StoreError> + Send + 'static,
+{
+    let limit = page::page_size(page_size).map_err(invalid_argument)?;
+    let cursor = state
+        .page_tokens
+        .decode(page_token, &fingerprint)
+        .map_err(invalid_argument)?;
+    let mut rows = state
+        .store
+        .run(move |c| fetch(c, cursor.as_ref(), limit + 1))
+        .await
+        .map_err(|e| store_error(e, what))?;
     if rows.len() <= limit {
-        return String::new();
+        return Ok((rows, String::new()));
     }
     rows.truncate(limit);
-    rows.last()
-        .map(|last| tokens.encode(&cursor_of(last), fingerprint))
-        .unwrap_or_default()
+    let token = rows
+        .last()
+        .map(|last| state.page_tokens.encode(&cursor_of(last), &fingerprint))
+        .unwrap_or_default();
+    Ok((rows, token))
 }

@@ -9,7 +9,7 @@ use super::convert::reconciliation::{flag_reason, flag_state};
 use super::convert::time::from_proto;
 use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
 use super::messages::MAX_BATCH;
-use super::paging::finish_page;
+use super::paging::fetch_page;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::flag::{self, FlagChange, FlagQuery};
@@ -64,29 +64,19 @@ impl ReconciliationService for ReconciliationApi {
     ) -> Result<Response<proto::ListRunsResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
-        let fingerprint = page::fingerprint("runs");
-        let cursor = self
-            .state
-            .page_tokens
-            .decode(&req.page_token, &fingerprint)
-            .map_err(invalid_argument)?;
-        let mut rows = self
-            .state
-            .store
-            .run(move |c| runs::list(c, cursor.as_ref(), limit + 1))
-            .await
-            .map_err(|e| store_error(e, "run"))?;
-        let next_page_token = finish_page(
-            &mut rows,
-            limit,
-            &self.state.page_tokens,
-            &fingerprint,
+        let (mut rows, next_page_token) = fetch_page(
+            &self.state,
+            req.page_size,
+            &req.page_token,
+            page::fingerprint("runs"),
+            "run",
+            runs::list,
             |r| Cursor {
                 at: r.started_at,
                 id: r.id.clone(),
             },
-        );
+        )
+        .await?;
         // Runs cover many hotels: a caller sees only the error lines of its own.
         for run in &mut rows {
             run.error_details
@@ -135,29 +125,20 @@ impl ReconciliationService for ReconciliationApi {
             created_after,
             created_before,
         };
-        let limit = page::page_size(req.page_size).map_err(invalid_argument)?;
         let fingerprint = query.fingerprint();
-        let cursor = self
-            .state
-            .page_tokens
-            .decode(&req.page_token, &fingerprint)
-            .map_err(invalid_argument)?;
-        let mut rows = self
-            .state
-            .store
-            .run(move |c| flags::list(c, &query, cursor.as_ref(), limit + 1))
-            .await
-            .map_err(|e| store_error(e, "flag"))?;
-        let next_page_token = finish_page(
-            &mut rows,
-            limit,
-            &self.state.page_tokens,
-            &fingerprint,
+        let (rows, next_page_token) = fetch_page(
+            &self.state,
+            req.page_size,
+            &req.page_token,
+            fingerprint,
+            "flag",
+            move |c, cursor, limit| flags::list(c, &query, cursor, limit),
             |f| Cursor {
                 at: f.created_at,
                 id: f.id.clone(),
             },
-        );
+        )
+        .await?;
         Ok(Response::new(proto::ListFlagsResponse {
             flags: rows.into_iter().map(Into::into).collect(),
             next_page_token,

@@ -17,6 +17,7 @@ use crate::pms::mews::Mews;
 use crate::pms::{Directories, PmsDirectory};
 use crate::reconcile::Reconciler;
 use crate::store::{Store, StoreError};
+use crate::watch::ChangeFeed;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -24,6 +25,7 @@ pub struct AppState {
     pub regions: RegionMap,
     pub page_tokens: PageTokens,
     pub reconciler: Arc<Reconciler>,
+    pub feed: Arc<ChangeFeed>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
         };
         AppState {
             reconciler: Arc::new(reconciler(store.clone(), config)),
+            feed: ChangeFeed::new(store.clone()),
             store,
             regions: config.regions.clone(),
             page_tokens: PageTokens::new(&secret),
@@ -94,6 +97,7 @@ impl RunningServer {
         if let Some(mut scheduler) = self.scheduler.take() {
             scheduler.shutdown().await?;
         }
+        self.state.feed.shutdown();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -115,6 +119,7 @@ pub async fn start(
     phone::warm_up();
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState::new(store, config));
+    state.feed.start(&config.settings.database_url);
     let (tx, rx) = oneshot::channel::<()>();
     let scheduler = match &config.reconcile_cron {
         Some(cron) => Some(

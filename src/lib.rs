@@ -9,6 +9,7 @@ pub mod pms;
 pub mod recipient_check;
 pub mod reconcile;
 pub mod store;
+pub mod watch;
 
 /// Code generated from `proto/` by build.rs.
 pub mod proto {

@@ -121,6 +121,41 @@ impl MessageQuery {
         })
     }
 
+    /// Does `m` match? The same rules as the store's query, for live changes.
+    pub fn matches(&self, m: &super::message::Message) -> bool {
+        let within = |r: &DateRange, d: Option<NaiveDate>| match d {
+            _ if !r.is_set() => true,
+            None => false,
+            Some(d) => r.from.is_none_or(|f| d >= f) && r.to.is_none_or(|t| d <= t),
+        };
+        let any = |list: &[String], v: &Option<String>| {
+            list.is_empty() || v.as_ref().is_some_and(|v| list.contains(v))
+        };
+        let exact = |want: &Option<String>, v: &Option<String>| want.is_none() || want == v;
+        (self.hotel_ids.is_empty() || self.hotel_ids.contains(&m.hotel_id))
+            && any(&self.phone_forms, &m.recipient_phone)
+            && self.campaign_name.as_ref().is_none_or(|needle| {
+                m.campaign_name
+                    .as_ref()
+                    .is_some_and(|n| n.to_lowercase().contains(needle.as_str()))
+            })
+            && any(&self.campaign_ids, &m.campaign_id)
+            && within(&self.check_in, m.check_in_date)
+            && within(&self.check_out, m.check_out_date)
+            && (self.channels.is_empty() || self.channels.contains(&m.channel))
+            && (self.statuses.is_empty() || self.statuses.contains(&m.status))
+            && self.created_after.is_none_or(|t| m.created_at >= t)
+            && self.created_before.is_none_or(|t| m.created_at < t)
+            && exact(
+                &self.email,
+                &m.recipient_email.as_deref().map(email::normalize),
+            )
+            && exact(&self.pms_reservation_id, &m.pms_reservation_id)
+            && exact(&self.provider_message_id, &m.provider_message_id)
+            && (self.error_categories.is_empty()
+                || self.error_categories.contains(&m.error_category))
+    }
+
     /// Binds page tokens to this exact query (and so to the caller's hotel scope).
     pub fn fingerprint(&self) -> [u8; 8] {
         page::fingerprint(&format!("messages:{self:?}"))

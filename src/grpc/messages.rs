@@ -19,6 +19,7 @@ use crate::domain::page::Cursor;
 use crate::domain::status_event::{self, EventDraft, EventOutcome};
 use crate::proto;
 use crate::proto::message_service_server::MessageService;
+use crate::store::changes::ChangedMessage;
 use crate::store::messages as store;
 use crate::store::status_events;
 
@@ -27,6 +28,9 @@ pub const MAX_BATCH: usize = 1000;
 /// Rows an export reads per query, and messages buffered towards a slow client.
 const EXPORT_PAGE: usize = 500;
 const EXPORT_BUFFER: usize = 256;
+/// Changes buffered towards one watcher; one that falls further behind is stopped.
+const WATCH_BUFFER: usize = 64;
+const WATCH_GIVE_UP: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct MessagesApi {
     state: Arc<AppState>,
@@ -94,6 +98,15 @@ impl MessageService for MessagesApi {
             .run(move |c| store::record(c, &new_messages, chrono::Utc::now()))
             .await
             .map_err(|e| store_error(e, "message"))?;
+        let new: Vec<ChangedMessage> = recorded
+            .iter()
+            .filter(|r| r.created)
+            .map(|r| ChangedMessage {
+                message_id: r.message_id.clone(),
+                previous: None,
+            })
+            .collect();
+        self.state.feed.committed(new).await;
         for ((index, m), r) in valid.iter().zip(recorded) {
             if r.created {
                 tracing::info!(
@@ -205,7 +218,8 @@ impl MessageService for MessagesApi {
             .run(move |c| status_events::apply(c, &valid, &hotels, now))
             .await
             .map_err(|e| store_error(e, "message"))?;
-        for (index, r) in valid_index.into_iter().zip(applied) {
+        self.state.feed.committed(applied.status_changes).await;
+        for (index, r) in valid_index.into_iter().zip(applied.results) {
             results[index] = Some(event_result(index, r));
         }
         Ok(Response::new(proto::UpdateStatusesResponse {
@@ -285,9 +299,49 @@ impl MessageService for MessagesApi {
 
     async fn watch_messages(
         &self,
-        _request: Request<proto::WatchMessagesRequest>,
+        request: Request<proto::WatchMessagesRequest>,
     ) -> Result<Response<Self::WatchMessagesStream>, Status> {
-        Err(Status::unimplemented("WatchMessages is not available yet"))
+        let caller = caller(&request)?;
+        let query = message_query(&self.state, &caller, request.into_inner().filter)?;
+        let (mut changes, mut stop) = self.state.feed.subscribe();
+        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    _ = stop.changed() => {
+                        let _ = tx.send(Err(Status::unavailable(
+                            "the server is shutting down; watch again (another instance may answer)",
+                        ))).await;
+                        return;
+                    }
+                    _ = tx.closed() => return,
+                    got = changes.recv() => got,
+                };
+                match change {
+                    Ok(change) if query.matches(&change.message) => {
+                        let out = proto::MessageChange {
+                            previous_status: change.previous.map(|s| s.code()).unwrap_or_default(),
+                            message: Some(change.message.clone().into()),
+                        };
+                        if tx.send(Ok(out)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        let status = Status::resource_exhausted(format!(
+                            "this watcher fell {missed} changes behind and was stopped; \
+                             read what changed meanwhile with ListMessages (created_after, statuses) \
+                             and watch again"
+                        ));
+                        let _ = tokio::time::timeout(WATCH_GIVE_UP, tx.send(Err(status))).await;
+                        return;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn get_campaign_stats(

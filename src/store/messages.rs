@@ -6,6 +6,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
+use super::changes::{ChangedMessage, NotifyChanges};
 use super::schema::{campaigns, messages};
 use super::status_events::{HistoryRow, insert_history};
 use super::{DbConn, StoreError, WriteTransaction};
@@ -293,6 +294,12 @@ fn record_once(
             }
         }
         insert_history(c, &history)?;
+        let new: Vec<ChangedMessage> = results
+            .iter()
+            .filter(|r| r.created)
+            .map(|r| ChangedMessage { message_id: r.message_id.clone(), previous: None })
+            .collect();
+        c.notify_changes(&new)?;
         let mut names: Vec<CampaignInsert> = items
             .iter()
             .filter_map(|m| {
@@ -500,6 +507,20 @@ pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> 
     counts.by_channel.sort();
     counts.by_error_category.sort();
     Ok(counts)
+}
+
+/// These messages (those that exist), in no particular order.
+pub fn get_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+    let mut rows: Vec<MessageRow> = Vec::with_capacity(ids.len());
+    with_conn!(conn, c => {
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            rows.extend(messages::table
+                .filter(messages::id.eq_any(chunk.to_vec()))
+                .select(MessageRow::as_select())
+                .load::<MessageRow>(c)?);
+        }
+    });
+    rows.into_iter().map(Message::try_from).collect()
 }
 
 /// One message, if it exists in one of `hotel_ids` (empty: any hotel).

@@ -1,5 +1,6 @@
 //! The store: the only place with SQL. Diesel over SQLite or PostgreSQL, chosen by the
 //! database URL; every query runs on a blocking thread, never on the async executor.
+pub mod changes;
 pub mod connection;
 pub mod explain;
 pub mod flags;

@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
+use super::changes::{ChangedMessage, NotifyChanges};
 use super::messages::{from_db, to_db};
 use super::schema::{messages, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
@@ -150,6 +151,13 @@ macro_rules! impl_insert_history {
 impl_insert_history!(diesel::PgConnection);
 impl_insert_history!(diesel::SqliteConnection);
 
+/// What a batch did: a result per event, and the messages whose status changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub results: Vec<EventResult>,
+    pub status_changes: Vec<ChangedMessage>,
+}
+
 /// Applies a batch of events to the messages of `hotel_ids` (empty: every hotel), in
 /// one transaction. Results follow `events`.
 pub fn apply(
@@ -157,7 +165,7 @@ pub fn apply(
     events: &[StatusEvent],
     hotel_ids: &[String],
     now: DateTime<Utc>,
-) -> Result<Vec<EventResult>, StoreError> {
+) -> Result<Applied, StoreError> {
     let numbered_placeholders = matches!(conn, DbConn::Pg(_));
     with_conn!(conn, c => c.write_transaction(|c| {
         // 1. Provider references -> message ids (within the caller's hotels).
@@ -199,6 +207,7 @@ pub fn apply(
         ids.dedup();
         let rows = lock_states(c, &ids, hotel_ids)?;
         let mut states: HashMap<String, (StateRow, StatusState)> = HashMap::new();
+        let before: HashMap<String, i32> = rows.iter().map(|r| (r.id.clone(), r.status)).collect();
         for row in rows {
             let state = row.state()?;
             states.insert(row.id.clone(), (row, state));
@@ -287,7 +296,16 @@ pub fn apply(
                 r.current_status = states.get(id).map(|(_, s)| s.status);
             }
         }
-        Ok(results)
+        let status_changes: Vec<ChangedMessage> = changed
+            .iter()
+            .filter(|id| before.get(*id) != Some(&states[*id].1.status.code()))
+            .map(|id| ChangedMessage {
+                message_id: id.clone(),
+                previous: before.get(id).copied().and_then(MessageStatus::from_code),
+            })
+            .collect();
+        c.notify_changes(&status_changes)?;
+        Ok(Applied { results, status_changes })
     }))
 }
 

@@ -9,3 +9,4 @@ mod mews_mock;
 mod reconciliation;
 mod serving;
 mod statuses;
+mod watch;

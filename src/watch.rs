@@ -1,0 +1,121 @@
+//! The live change feed behind WatchMessages. Writers announce what they committed;
+//! every watcher gets each new message and status change, whichever instance received
+//! it: on PostgreSQL through LISTEN/NOTIFY (ids only on the wire), on SQLite in memory.
+//! A watcher has a bounded buffer: one that falls behind is stopped with a clear status
+//! instead of ever slowing ingestion (publishing never waits for a watcher).
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+use crate::domain::message::{Message, MessageStatus};
+use crate::store::changes::{ChangedMessage, Listener};
+use crate::store::{Backend, Store, messages};
+
+/// Changes kept for watchers that are momentarily busy.
+const FEED_CAPACITY: usize = 1024;
+/// How often the PostgreSQL listener looks for notifications.
+const LISTEN_POLL: Duration = Duration::from_millis(50);
+
+/// A new message (`previous` None) or a status change, as watchers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub message: Message,
+    pub previous: Option<MessageStatus>,
+}
+
+pub struct ChangeFeed {
+    tx: broadcast::Sender<Arc<Change>>,
+    shutdown: watch::Sender<bool>,
+    store: Store,
+}
+
+impl ChangeFeed {
+    pub fn new(store: Store) -> Arc<Self> {
+        let (tx, _) = broadcast::channel(FEED_CAPACITY);
+        let (shutdown, _) = watch::channel(false);
+        Arc::new(ChangeFeed {
+            tx,
+            shutdown,
+            store,
+        })
+    }
+
+    /// Starts the cross-instance listener when the database is PostgreSQL.
+    pub fn start(self: &Arc<Self>, database_url: &str) {
+        if self.store.backend() != Backend::Postgres {
+            return;
+        }
+        let feed = self.clone();
+        let url = database_url.to_string();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || feed.listen(&url, &runtime));
+    }
+
+    fn listen(&self, url: &str, runtime: &tokio::runtime::Handle) {
+        let stop = self.shutdown.subscribe();
+        let mut listener: Option<Listener> = None;
+        while !*stop.borrow() {
+            let conn = match listener.as_mut() {
+                Some(l) => l,
+                None => match Listener::connect(url) {
+                    Ok(l) => listener.insert(l),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change listener cannot connect; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                },
+            };
+            match conn.drain() {
+                Ok(changes) if !changes.is_empty() => runtime.block_on(self.fan_out(changes)),
+                Ok(_) => std::thread::sleep(LISTEN_POLL),
+                Err(e) => {
+                    tracing::warn!(error = %e, "change listener lost its connection; reconnecting");
+                    listener = None;
+                }
+            }
+        }
+    }
+
+    /// Every change from now on, and the signal that the server is stopping.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<Change>>, watch::Receiver<bool>) {
+        (self.tx.subscribe(), self.shutdown.subscribe())
+    }
+
+    /// To call after a write committed. SQLite: fan out now. PostgreSQL: the
+    /// notification sent in the transaction reaches every instance's listener.
+    pub async fn committed(&self, changes: Vec<ChangedMessage>) {
+        if self.store.backend() == Backend::Sqlite && !changes.is_empty() {
+            self.fan_out(changes).await;
+        }
+    }
+
+    async fn fan_out(&self, changes: Vec<ChangedMessage>) {
+        if self.tx.receiver_count() == 0 {
+            return;
+        }
+        let ids: Vec<String> = changes.iter().map(|c| c.message_id.clone()).collect();
+        let loaded = match self.store.run(move |c| messages::get_many(c, &ids)).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "change feed could not load messages");
+                return;
+            }
+        };
+        for change in changes {
+            if let Some(m) = loaded.iter().find(|m| m.id == change.message_id) {
+                // No receiver left is fine: nobody is watching.
+                let _ = self.tx.send(Arc::new(Change {
+                    message: m.clone(),
+                    previous: change.previous,
+                }));
+            }
+        }
+    }
+
+    /// Ends every watch stream (server shutdown).
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,222 @@
+//! WatchMessages: new messages and status changes arrive live, across instances on
+//! PostgreSQL; a stalled watcher never slows ingestion and is told it fell behind.
+use std::time::{Duration, Instant};
+
+use sentlog::proto::{self, MessageStatus};
+use tonic::Code;
+
+use crate::backend_tests;
+use crate::common::*;
+
+backend_tests!(
+    a_watcher_sees_new_messages_and_status_changes,
+    a_stalled_watcher_never_slows_ingestion
+);
+
+type Stream = tonic::Streaming<proto::MessageChange>;
+
+async fn watch(server: &TestServer, filter: proto::MessageFilter) -> Stream {
+    server
+        .messages()
+        .watch_messages(proto::WatchMessagesRequest {
+            filter: Some(filter),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn next(stream: &mut Stream) -> proto::MessageChange {
+    tokio::time::timeout(Duration::from_secs(2), stream.message())
+        .await
+        .expect("a change within the time limit")
+        .unwrap()
+        .expect("the stream is open")
+}
+
+fn delivered(id: &str, secs: i64) -> proto::StatusEvent {
+    proto::StatusEvent {
+        message_id: id.into(),
+        status: MessageStatus::Delivered as i32,
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: 1_790_000_000 + secs,
+            nanos: 0,
+        }),
+        ..Default::default()
+    }
+}
+
+async fn a_watcher_sees_new_messages_and_status_changes(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut stream = watch(
+        &server,
+        proto::MessageFilter {
+            hotel_ids: vec!["h1".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut client = server.messages();
+    let ids = record(
+        &mut client,
+        vec![
+            new_message("h2", "other", "+33612345678"),
+            new_message("h1", "mine", "+33612345678"),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let first = next(&mut stream).await;
+    assert_eq!(
+        first.message.as_ref().unwrap().id,
+        ids[1],
+        "only the watched hotel"
+    );
+    assert_eq!(first.previous_status, MessageStatus::Unspecified as i32);
+    client
+        .update_statuses(proto::UpdateStatusesRequest {
+            events: vec![delivered(&ids[0], 1), delivered(&ids[1], 1)],
+        })
+        .await
+        .unwrap();
+    let change = next(&mut stream).await;
+    assert_eq!(change.message.as_ref().unwrap().id, ids[1]);
+    assert_eq!(
+        change.message.as_ref().unwrap().status,
+        MessageStatus::Delivered as i32
+    );
+    assert_eq!(change.previous_status, MessageStatus::Pending as i32);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "within a second"
+    );
+    // A replayed event changes nothing, so nothing is sent.
+    client
+        .update_statuses(proto::UpdateStatusesRequest {
+            events: vec![delivered(&ids[1], 1)],
+        })
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), stream.message())
+            .await
+            .is_err()
+    );
+    // Shutdown ends the stream cleanly instead of hanging the server.
+    tokio::time::timeout(Duration::from_secs(5), server.stop())
+        .await
+        .expect("stop does not hang on a watcher");
+}
+
+async fn a_stalled_watcher_never_slows_ingestion(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.messages();
+    let mut ids = Vec::new();
+    for b in 0..4 {
+        let batch = (0..500)
+            .map(|i| new_message("h", &format!("m{b}-{i}"), "+33612345678"))
+            .collect();
+        ids.extend(record(&mut client, batch).await);
+    }
+    let mut client = server.messages();
+    let run = |status: MessageStatus, secs: i64, ids: Vec<String>| {
+        let mut client = client.clone();
+        async move {
+            let started = Instant::now();
+            for chunk in ids.chunks(500) {
+                let events = chunk
+                    .iter()
+                    .map(|id| proto::StatusEvent {
+                        status: status as i32,
+                        ..delivered(id, secs)
+                    })
+                    .collect();
+                client
+                    .update_statuses(proto::UpdateStatusesRequest { events })
+                    .await
+                    .unwrap();
+            }
+            started.elapsed()
+        }
+    };
+    let without = run(MessageStatus::Sent, 1, ids.clone()).await;
+    // A watcher that never reads, on a connection with small HTTP/2 windows so the
+    // transport cannot absorb what the watcher does not read.
+    let narrow = tonic::transport::Channel::from_shared(format!(
+        "http://{}",
+        server.server.as_ref().unwrap().addr
+    ))
+    .unwrap()
+    .initial_stream_window_size(65_535)
+    .initial_connection_window_size(65_535)
+    .connect()
+    .await
+    .unwrap();
+    let mut stalled = proto::message_service_client::MessageServiceClient::new(narrow)
+        .watch_messages(proto::WatchMessagesRequest { filter: None })
+        .await
+        .unwrap()
+        .into_inner();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let with = run(MessageStatus::Delivered, 2, ids.clone()).await;
+    assert!(
+        with < without * 3 + Duration::from_secs(1),
+        "a stalled watcher slowed ingestion: {with:?} with it, {without:?} without"
+    );
+    let _ = client
+        .update_statuses(proto::UpdateStatusesRequest { events: vec![] })
+        .await;
+    // When it finally reads, it learns it fell behind.
+    let mut ended = None;
+    for _ in 0..5000 {
+        match tokio::time::timeout(Duration::from_secs(5), stalled.message()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Err(status)) => {
+                ended = Some(status);
+                break;
+            }
+            other => panic!("expected a fell-behind status, got {other:?}"),
+        }
+    }
+    let status = ended.expect("the watcher was stopped");
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("behind"));
+    server.stop().await;
+}
+
+/// PostgreSQL: a watcher on instance A sees what instance B records and updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_on_one_instance_sees_changes_made_on_another() {
+    let Some(db) = TestDb::postgres() else { return };
+    let a = TestServer::start(db).await;
+    let b = a.another_instance(|_| {}).await;
+    let mut stream = watch(
+        &a,
+        proto::MessageFilter {
+            campaign_name: "check".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut on_b = b.messages();
+    let ids = record(&mut on_b, vec![new_message("h", "m1", "+33612345678")]).await;
+    let created = next(&mut stream).await;
+    assert_eq!(created.message.as_ref().unwrap().id, ids[0]);
+    let started = Instant::now();
+    on_b.update_statuses(proto::UpdateStatusesRequest {
+        events: vec![delivered(&ids[0], 1)],
+    })
+    .await
+    .unwrap();
+    let change = next(&mut stream).await;
+    assert_eq!(
+        change.message.as_ref().unwrap().status,
+        MessageStatus::Delivered as i32
+    );
+    assert_eq!(change.previous_status, MessageStatus::Pending as i32);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    b.stop().await;
+    a.stop().await;
+}

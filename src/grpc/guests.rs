@@ -9,9 +9,10 @@ use super::messages::MAX_BATCH;
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::guest::{self, GuestDraft};
-use crate::domain::message::required;
+use crate::domain::message::{optional, required};
 use crate::proto;
 use crate::proto::guest_service_server::GuestService;
+use crate::store::erasure::{self, GuestIdentity};
 use crate::store::guests as store;
 
 pub struct GuestsApi {
@@ -93,10 +94,58 @@ impl GuestService for GuestsApi {
 
     async fn erase_guest_data(
         &self,
-        _request: Request<proto::EraseGuestDataRequest>,
+        request: Request<proto::EraseGuestDataRequest>,
     ) -> Result<Response<proto::EraseGuestDataResponse>, Status> {
-        Err(Status::unimplemented(
-            "EraseGuestData arrives with the operations work",
-        ))
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let hotel_id = required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
+        caller
+            .resolve_hotels("hotel_id", vec![hotel_id.clone()])
+            .map_err(super::errors::out_of_scope)?;
+        let phone = optional("phone", &req.phone).map_err(invalid_argument)?;
+        let email = optional("email", &req.email).map_err(invalid_argument)?;
+        if phone.is_none() && email.is_none() {
+            return Err(invalid_argument(FieldError::new(
+                "phone",
+                "give the guest's phone or email (or both)",
+            )));
+        }
+        let who = GuestIdentity {
+            phone_forms: phone
+                .map(|p| {
+                    let mut forms = vec![p.trim().to_string()];
+                    let n = crate::domain::phone::normalize(
+                        &p,
+                        self.state.regions.for_hotel(&hotel_id),
+                    );
+                    if !forms.contains(&n.stored) {
+                        forms.push(n.stored);
+                    }
+                    forms
+                })
+                .unwrap_or_default(),
+            email: email.as_deref().map(crate::domain::email::normalize),
+        };
+        let by = caller.name.clone();
+        let h = hotel_id.clone();
+        let erased = self
+            .state
+            .store
+            .run(move |c| erasure::erase(c, &h, &who, &by, chrono::Utc::now()))
+            .await
+            .map_err(|e| store_error(e, "guest"))?;
+        tracing::info!(
+            hotel_id = %hotel_id,
+            by = %caller.name,
+            messages = erased.messages_redacted,
+            guests = erased.guests_deleted,
+            flags = erased.flags_redacted,
+            "guest data erased"
+        );
+        Ok(Response::new(proto::EraseGuestDataResponse {
+            messages_redacted: erased.messages_redacted,
+            guests_deleted: erased.guests_deleted,
+            flags_redacted: erased.flags_redacted,
+        }))
     }
 }

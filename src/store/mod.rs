@@ -2,6 +2,7 @@
 //! database URL; every query runs on a blocking thread, never on the async executor.
 pub mod changes;
 pub mod connection;
+pub mod erasure;
 pub mod explain;
 pub mod flags;
 pub mod guests;

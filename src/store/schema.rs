@@ -53,6 +53,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reconciliation_runs,
     flags,
     reconciliation_checks,
+    erasures,
 );
 
 diesel::table! {
@@ -139,3 +140,15 @@ diesel::table! {
 
 diesel::joinable!(flags -> messages (message_id));
 diesel::joinable!(reconciliation_checks -> messages (message_id));
+
+diesel::table! {
+    erasures (id) {
+        id -> Text,
+        hotel_id -> Text,
+        requested_by -> Text,
+        erased_at -> Timestamp,
+        messages_redacted -> BigInt,
+        guests_deleted -> BigInt,
+        flags_redacted -> BigInt,
+    }
+}

@@ -121,7 +121,7 @@ pub async fn start(
     let state = Arc::new(AppState::new(store, config));
     state.feed.start(&config.settings.database_url);
     let (tx, rx) = oneshot::channel::<()>();
-    let scheduler = match &config.reconcile_cron {
+    let mut scheduler = match &config.reconcile_cron {
         Some(cron) => Some(
             crate::reconcile::schedule::start(state.reconciler.clone(), cron)
                 .await
@@ -129,6 +129,24 @@ pub async fn start(
         ),
         None => None,
     };
+    if let Some(days) = config.settings.retention.days {
+        if scheduler.is_none() {
+            let s = tokio_cron_scheduler::JobScheduler::new()
+                .await
+                .map_err(std::io::Error::other)?;
+            s.start().await.map_err(std::io::Error::other)?;
+            scheduler = Some(s);
+        }
+        let s = scheduler.as_ref().expect("created above");
+        crate::retention::schedule(
+            s,
+            state.store.clone(),
+            days,
+            &config.settings.retention.schedule,
+        )
+        .await
+        .map_err(std::io::Error::other)?;
+    }
     if config.tokens.is_empty() {
         tracing::warn!(
             %addr,

@@ -42,6 +42,26 @@ pub struct Settings {
     pub max_concurrent_calls: usize,
     /// TLS for the gRPC listener (PEM files); absent: plaintext.
     pub tls: Option<TlsSettings>,
+    /// Purge of old data; off unless `days` is set.
+    pub retention: RetentionSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Keep messages (and closed flags) this many days; None: keep everything.
+    pub days: Option<u32>,
+    /// 6-field cron of the purge (default daily at 03:30 UTC).
+    pub schedule: String,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            days: None,
+            schedule: crate::retention::DEFAULT_CRON.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -112,6 +132,7 @@ impl Default for Settings {
             request_timeout_ms: 30_000,
             max_concurrent_calls: 256,
             tls: None,
+            retention: RetentionSettings::default(),
         }
     }
 }
@@ -233,6 +254,14 @@ impl Settings {
                 key: key.into(),
                 client_ca: var("SENTLOG_TLS_CLIENT_CA").map(Into::into),
             });
+        }
+        if let Some(v) = var("SENTLOG_RETENTION_DAYS") {
+            self.retention.days = Some(v.parse().map_err(|_| {
+                invalid(
+                    "SENTLOG_RETENTION_DAYS",
+                    format!("{v:?} is not a number of days"),
+                )
+            })?);
         }
         if let Some(v) = var("SENTLOG_RECONCILE_SCHEDULE") {
             self.reconcile.schedule = v;
@@ -370,6 +399,16 @@ impl Settings {
                     ));
                 }
             }
+        }
+        if let Some(days) = self.retention.days {
+            if days == 0 {
+                return Err(invalid(
+                    "retention.days",
+                    "must be at least 1 (or unset to keep everything)",
+                ));
+            }
+            crate::reconcile::schedule::check_cron(&self.retention.schedule)
+                .map_err(|m| invalid("retention.schedule", m))?;
         }
         let mut tokens = Vec::new();
         for (i, t) in self.tokens.iter().enumerate() {

@@ -8,6 +8,7 @@ pub mod grpc;
 pub mod pms;
 pub mod recipient_check;
 pub mod reconcile;
+pub mod retention;
 pub mod store;
 pub mod watch;
 

@@ -9,6 +9,7 @@ pub mod guests;
 pub mod messages;
 pub mod recipients;
 pub mod reconcile;
+pub mod retention;
 pub mod runs;
 pub mod schema;
 pub mod status_events;

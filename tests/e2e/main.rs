@@ -8,6 +8,7 @@ mod messages;
 mod mews;
 mod mews_mock;
 mod reconciliation;
+mod retention;
 mod serving;
 mod statuses;
 mod watch;

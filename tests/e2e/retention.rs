@@ -1,0 +1,137 @@
+//! Retention: old messages go with their history; closed old flags go; recent stay.
+use diesel::prelude::*;
+use sentlog::proto::{self, MessageStatus};
+
+use crate::backend_tests;
+use crate::common::*;
+
+backend_tests!(purge_deletes_only_what_is_older_than_the_period);
+
+fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
+    match conn {
+        sentlog::store::DbConn::Pg(c) => diesel::sql_query(sql).execute(c).unwrap(),
+        sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c).unwrap(),
+    }
+}
+
+async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut m = server.messages();
+    let batch = (0..5)
+        .map(|i| {
+            let mut msg = new_message("h", &format!("m{i}"), "+33612345678");
+            msg.status = MessageStatus::Undelivered as i32;
+            msg
+        })
+        .collect();
+    let ids = record(&mut m, batch).await;
+    server
+        .reconciliation()
+        .run_reconciliation(proto::RunReconciliationRequest::default())
+        .await
+        .unwrap();
+    let flags = server
+        .reconciliation()
+        .list_flags(proto::ListFlagsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .flags;
+    assert_eq!(flags.len(), 5);
+    // Close the flag of an old message and of a recent one.
+    for f in flags
+        .iter()
+        .filter(|f| f.message_id == ids[0] || f.message_id == ids[4])
+    {
+        let mut r = server.reconciliation();
+        for state in [proto::FlagState::Acknowledged, proto::FlagState::Dismissed] {
+            r.update_flag(proto::UpdateFlagRequest {
+                id: f.id.clone(),
+                state: state as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let store = server.store().clone();
+    let (old, recent) = (ids[..3].to_vec(), ids[3..].to_vec());
+    let old_for_sql = old.clone();
+    let flag_of_4 = flags
+        .iter()
+        .find(|f| f.message_id == ids[4])
+        .unwrap()
+        .id
+        .clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        let list = old_for_sql
+            .iter()
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            exec(
+                &mut conn,
+                &format!(
+                    "UPDATE messages SET created_at = '2020-01-01 00:00:00' WHERE id IN ({list})"
+                )
+            ),
+            3
+        );
+        assert_eq!(
+            exec(
+                &mut conn,
+                &format!(
+                    "UPDATE flags SET updated_at = '2020-01-01 00:00:00' WHERE id = '{flag_of_4}'"
+                )
+            ),
+            1
+        );
+    })
+    .await
+    .unwrap();
+
+    let purged = sentlog::retention::run_once(server.store(), 30)
+        .await
+        .unwrap();
+    assert_eq!(purged.messages, 3);
+    assert_eq!(purged.flags, 1, "the old closed flag of a recent message");
+
+    let left = list_all(&mut m, proto::MessageFilter::default(), 10).await;
+    let mut left_ids: Vec<_> = left.iter().map(|x| x.id.clone()).collect();
+    left_ids.sort();
+    let mut want = recent.clone();
+    want.sort();
+    assert_eq!(left_ids, want);
+    for id in &old {
+        let err = m
+            .get_message_history(proto::GetMessageHistoryRequest {
+                message_id: id.clone(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound);
+    }
+    let flags = server
+        .reconciliation()
+        .list_flags(proto::ListFlagsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .flags;
+    assert_eq!(
+        flags.len(),
+        1,
+        "open flag of the recent message 3 stays: {flags:?}"
+    );
+    assert_eq!(flags[0].message_id, ids[3]);
+    // Nothing more to purge.
+    assert_eq!(
+        sentlog::retention::run_once(server.store(), 30)
+            .await
+            .unwrap(),
+        Default::default()
+    );
+    server.stop().await;
+}

@@ -85,6 +85,8 @@ pub async fn open_store(config: &Validated) -> Result<Store, StoreError> {
 /// A server running in the background.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where `GET /metrics` answers, when metrics are on.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -173,6 +175,25 @@ pub async fn start(
             None => None,
         },
     };
+    let metrics_addr = match config.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at).await?;
+            let bound = listener.local_addr()?;
+            let mut stop = state.feed.subscribe().1;
+            let store = state.store.clone();
+            tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stop.changed().await;
+                };
+                if let Err(e) = crate::metrics::serve(listener, store, shutdown).await {
+                    tracing::warn!(error = %e, "metrics endpoint stopped");
+                }
+            });
+            tracing::info!(addr = %bound, "metrics at http://{bound}/metrics");
+            Some(bound)
+        }
+        None => None,
+    };
     let task = tokio::spawn(crate::grpc::server::serve(
         listener,
         state.clone(),
@@ -183,6 +204,7 @@ pub async fn start(
     ));
     Ok(RunningServer {
         addr,
+        metrics_addr,
         state,
         scheduler,
         shutdown: Some(tx),

@@ -44,6 +44,8 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     /// Purge of old data; off unless `days` is set.
     pub retention: RetentionSettings,
+    /// Prometheus text endpoint (`GET /metrics`) address; None: off.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -133,6 +135,7 @@ impl Default for Settings {
             max_concurrent_calls: 256,
             tls: None,
             retention: RetentionSettings::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -169,6 +172,8 @@ pub struct Validated {
     pub reconcile_cron: Option<String>,
     /// Empty: authentication is off (loopback only).
     pub tokens: Vec<TokenEntry>,
+    /// The metrics endpoint's address, when on.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -254,6 +259,9 @@ impl Settings {
                 key: key.into(),
                 client_ca: var("SENTLOG_TLS_CLIENT_CA").map(Into::into),
             });
+        }
+        if let Some(v) = var("SENTLOG_METRICS_LISTEN") {
+            self.metrics_listen = Some(v);
         }
         if let Some(v) = var("SENTLOG_RETENTION_DAYS") {
             self.retention.days = Some(v.parse().map_err(|_| {
@@ -461,10 +469,20 @@ impl Settings {
                 ),
             ));
         }
+        let metrics_listen = match &self.metrics_listen {
+            Some(a) => Some(a.parse().map_err(|_| {
+                invalid(
+                    "metrics_listen",
+                    format!("{a:?} is not an address like 127.0.0.1:9464"),
+                )
+            })?),
+            None => None,
+        };
         Ok(Validated {
             listen,
             regions,
             tokens,
+            metrics_listen,
             reconcile_statuses,
             reconcile_cron,
             settings: self,

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod domain;
 pub mod export_csv;
 pub mod grpc;
+pub mod metrics;
 pub mod pms;
 pub mod recipient_check;
 pub mod reconcile;

@@ -49,6 +49,22 @@ pub struct Limits<S> {
     limits: LimitsLayer,
 }
 
+/// Counts a call by method and gRPC status: an error is in the headers (trailers-only
+/// response); a success carries its status in the trailers, so no header means OK.
+fn record_call(path: &str, headers: &tonic::codegen::http::HeaderMap, elapsed: Duration) {
+    let code = match headers.get("grpc-status").and_then(|v| v.to_str().ok()) {
+        Some(v) => tonic::Code::from(v.parse::<i32>().unwrap_or(2)),
+        None if headers.is_empty() => tonic::Code::Unavailable,
+        None => tonic::Code::Ok,
+    };
+    let code = format!("{code:?}");
+    let m = &*crate::metrics::METRICS;
+    m.calls.with_label_values(&[path, &code]).inc();
+    m.latency
+        .with_label_values(&[path, &code])
+        .observe(elapsed.as_secs_f64());
+}
+
 fn exempt(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
 }
@@ -122,6 +138,7 @@ where
         });
         let Ok(permit) = self.limits.permits.clone().try_acquire_owned() else {
             tracing::warn!(rpc = %path, limit = self.limits.max, "call shed: server busy");
+            record_call(&path, &Default::default(), Duration::ZERO);
             let status = Status::unavailable(format!(
                 "server busy: {} calls already in progress; retry with back-off",
                 self.limits.max
@@ -132,7 +149,8 @@ where
         let call = self.inner.call(request);
         Box::pin(async move {
             let _permit = permit;
-            match tokio::time::timeout(timeout, call).await {
+            let started = std::time::Instant::now();
+            let response = match tokio::time::timeout(timeout, call).await {
                 Ok(response) => response,
                 Err(_) => {
                     tracing::warn!(rpc = %path, timeout_ms = timeout.as_millis() as u64, "call timed out");
@@ -142,7 +160,11 @@ where
                     ))
                     .into_http())
                 }
+            };
+            if let Ok(r) = &response {
+                record_call(&path, r.headers(), started.elapsed());
             }
+            response
         })
     }
 }

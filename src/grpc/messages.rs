@@ -42,6 +42,15 @@ impl MessagesApi {
     }
 }
 
+fn outcome_name(code: i32) -> &'static str {
+    match EventOutcome::from_code(code) {
+        Some(EventOutcome::Applied) => "applied",
+        Some(EventOutcome::Stale) => "stale",
+        Some(EventOutcome::Duplicate) => "duplicate",
+        Some(EventOutcome::Rejected) | None => "rejected",
+    }
+}
+
 /// A filter from the wire, validated and scoped to the caller's hotels.
 pub fn message_query(
     state: &AppState,
@@ -219,6 +228,15 @@ impl MessageService for MessagesApi {
             .await
             .map_err(|e| store_error(e, "message"))?;
         self.state.feed.committed(applied.status_changes).await;
+        let outcomes = &crate::metrics::METRICS.status_events;
+        for r in results.iter().flatten() {
+            outcomes.with_label_values(&[outcome_name(r.outcome)]).inc();
+        }
+        for r in &applied.results {
+            outcomes
+                .with_label_values(&[outcome_name(r.outcome.code())])
+                .inc();
+        }
         for (index, r) in valid_index.into_iter().zip(applied.results) {
             results[index] = Some(event_result(index, r));
         }

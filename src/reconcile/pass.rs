@@ -131,6 +131,11 @@ impl Reconciler {
             run.errors += 1;
             run.error_details.push(format!("pass stopped: {e}"));
         }
+        let m = &*crate::metrics::METRICS;
+        m.runs.with_label_values(&[run.state.name()]).inc();
+        m.run_seconds
+            .with_label_values(&[trigger.name()])
+            .observe((Utc::now() - run.started_at).num_milliseconds() as f64 / 1000.0);
         // A pass stopped by the database leaves its record (state failed) when the
         // database lets us write it; otherwise the caller gets the database error.
         self.save(&run).await?;
@@ -226,6 +231,10 @@ impl Reconciler {
                 .await?;
             run.flags_raised += raised.len() as i64;
             for f in &raised {
+                crate::metrics::METRICS
+                    .flags_raised
+                    .with_label_values(&[f.reason.name()])
+                    .inc();
                 tracing::debug!(flag_id = %f.id, message_id = %f.message_id, reason = f.reason.name(), "flag raised");
             }
             if !full {

@@ -26,7 +26,7 @@ async fn export_all(server: &TestServer, filter: proto::MessageFilter) -> Vec<pr
 async fn export_equals_the_paged_list_and_csv_parses_back(db: TestDb) {
     let server = TestServer::start(db).await;
     let store = server.store().clone();
-    tokio::task::spawn_blocking(move || sentlog::demo::load(&store, 3000, 5, false))
+    tokio::task::spawn_blocking(move || sentlog::demo::load(&store, 20_000, 5, false))
         .await
         .unwrap()
         .unwrap();
@@ -58,12 +58,12 @@ async fn export_equals_the_paged_list_and_csv_parses_back(db: TestDb) {
     let rows = sentlog::export_csv::export(&url, None, Default::default(), &mut buffer, false)
         .await
         .unwrap();
-    assert_eq!(rows, 3001);
+    assert_eq!(rows, 20_001);
     let mut reader = csv::Reader::from_reader(buffer.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header, sentlog::export_csv::HEADER);
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    assert_eq!(records.len(), 3001);
+    assert_eq!(records.len(), 20_001);
     let tricky = records.iter().find(|r| &r[2] == "tricky").unwrap();
     assert_eq!(&tricky[10], "Zoé \"Zozo\", Jr.\nRoom 12");
     assert!(

@@ -5,6 +5,7 @@ mod erasure;
 mod export;
 mod hardening;
 mod messages;
+mod metrics;
 mod mews;
 mod mews_mock;
 mod reconciliation;

@@ -1,0 +1,147 @@
+//! Prometheus metrics (the `prometheus` crate), served as text on their own port when
+//! `metrics_listen` is set: calls and latency per RPC and status code, status events
+//! per outcome, reconciliation runs, their duration and flags raised per reason, open
+//! flags per reason and the database pool, the last two read at scrape time.
+use std::net::SocketAddr;
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::store::{Store, flags};
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub calls: IntCounterVec,
+    pub latency: HistogramVec,
+    pub status_events: IntCounterVec,
+    pub runs: IntCounterVec,
+    pub run_seconds: HistogramVec,
+    pub flags_raised: IntCounterVec,
+    pub open_flags: IntGaugeVec,
+    pub pool_in_use: IntGauge,
+    pub pool_size: IntGauge,
+}
+
+fn build() -> Result<Metrics, prometheus::Error> {
+    let registry = Registry::new_custom(Some("sentlog".into()), None)?;
+    let calls = IntCounterVec::new(
+        Opts::new("grpc_calls_total", "gRPC calls by method and status code"),
+        &["rpc", "code"],
+    )?;
+    let latency = HistogramVec::new(
+        HistogramOpts::new(
+            "grpc_call_seconds",
+            "gRPC call latency by method and status code",
+        )
+        .buckets(vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+        ]),
+        &["rpc", "code"],
+    )?;
+    let status_events = IntCounterVec::new(
+        Opts::new("status_events_total", "provider status events by outcome"),
+        &["outcome"],
+    )?;
+    let runs = IntCounterVec::new(
+        Opts::new(
+            "reconciliation_runs_total",
+            "reconciliation passes by final state",
+        ),
+        &["state"],
+    )?;
+    let run_seconds = HistogramVec::new(
+        HistogramOpts::new(
+            "reconciliation_run_seconds",
+            "duration of reconciliation passes",
+        )
+        .buckets(vec![0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0]),
+        &["trigger"],
+    )?;
+    let flags_raised = IntCounterVec::new(
+        Opts::new("flags_raised_total", "flags raised by reason"),
+        &["reason"],
+    )?;
+    let open_flags = IntGaugeVec::new(
+        Opts::new("open_flags", "open or acknowledged flags by reason"),
+        &["reason"],
+    )?;
+    let pool_in_use = IntGauge::new("db_pool_in_use", "database connections handed out")?;
+    let pool_size = IntGauge::new("db_pool_size", "database connections the pool may open")?;
+    registry.register(Box::new(calls.clone()))?;
+    registry.register(Box::new(latency.clone()))?;
+    registry.register(Box::new(status_events.clone()))?;
+    registry.register(Box::new(runs.clone()))?;
+    registry.register(Box::new(run_seconds.clone()))?;
+    registry.register(Box::new(flags_raised.clone()))?;
+    registry.register(Box::new(open_flags.clone()))?;
+    registry.register(Box::new(pool_in_use.clone()))?;
+    registry.register(Box::new(pool_size.clone()))?;
+    Ok(Metrics {
+        registry,
+        calls,
+        latency,
+        status_events,
+        runs,
+        run_seconds,
+        flags_raised,
+        open_flags,
+        pool_in_use,
+        pool_size,
+    })
+}
+
+/// The process's metrics (one registry per process, whatever the servers in it).
+pub static METRICS: LazyLock<Metrics> =
+    LazyLock::new(|| build().expect("metric names are valid and registered once"));
+
+/// The text exposition, with the scrape-time gauges refreshed from `store`.
+pub async fn render(store: &Store) -> String {
+    let m = &*METRICS;
+    let (in_use, size) = store.pool_state();
+    m.pool_in_use.set(i64::from(in_use));
+    m.pool_size.set(i64::from(size));
+    match store.run(flags::open_counts).await {
+        Ok(counts) => {
+            m.open_flags.reset();
+            for (reason, n) in counts {
+                m.open_flags.with_label_values(&[reason.name()]).set(n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: open flags unavailable"),
+    }
+    let mut out = Vec::new();
+    if let Err(e) = TextEncoder::new().encode(&m.registry.gather(), &mut out) {
+        tracing::warn!(error = %e, "metrics encoding failed");
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Serves `GET /metrics` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let store = store.clone();
+            async move {
+                (
+                    [("content-type", "text/plain; version=0.0.4")],
+                    render(&store).await,
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Where the metrics endpoint listens, once started.
+pub type MetricsAddr = Option<SocketAddr>;

@@ -2,7 +2,6 @@
 //! `metrics_listen` is set: calls and latency per RPC and status code, status events
 //! per outcome, reconciliation runs, their duration and flags raised per reason, open
 //! flags per reason and the database pool, the last two read at scrape time.
-use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use prometheus::{
@@ -142,6 +141,3 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
-
-/// Where the metrics endpoint listens, once started.
-pub type MetricsAddr = Option<SocketAddr>;

@@ -300,6 +300,3 @@ impl Reconciler {
         }
     }
 }
-
-/// Shared handle used by the RPC, the CLI and the schedule.
-pub type SharedReconciler = Arc<Reconciler>;

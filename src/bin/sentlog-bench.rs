@@ -72,6 +72,7 @@ fn main() -> anyhow::Result<()> {
     let mut conn = store.conn()?;
     let started = Instant::now();
     let mut seeded = 0usize;
+    let mut first_phone = String::new();
     while seeded < args.undelivered {
         let n = (args.undelivered - seeded).min(1000);
         let mut batch = Vec::with_capacity(n);
@@ -89,8 +90,14 @@ fn main() -> anyhow::Result<()> {
                 provider: "twilio".into(),
                 error_code: "30003".into(),
                 pms_guest_id: format!("g-{run_tag}-{i}"),
+                check_in_date: (chrono::Utc::now().date_naive()
+                    + chrono::Duration::days(rng.random_range(-60..60)))
+                .to_string(),
                 ..Default::default()
             };
+            if i == 0 {
+                first_phone = phone.clone();
+            }
             batch.push(message::validate(d, &regions)?);
             let roll = rng.random_range(0..10);
             guest_batch.push(guest::validate(
@@ -195,6 +202,9 @@ fn main() -> anyhow::Result<()> {
         figure: format!("{:.0}", events.len() as f64 / seconds),
     });
 
+    // The query paths over gRPC: the real server on loopback, 8 concurrent clients.
+    runtime.block_on(query_paths(&config, store.clone(), &first_phone, &mut rows))?;
+
     println!("| measure | figure |\n| --- | --- |");
     for r in &rows {
         println!("| {} | {} |", r.what, r.figure);
@@ -206,5 +216,230 @@ fn main() -> anyhow::Result<()> {
             .collect();
         std::fs::write(path, serde_json::to_string_pretty(&map)?)?;
     }
+    Ok(())
+}
+
+/// p50 and p99 of `samples` (milliseconds).
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// Runs `call` from 8 concurrent clients, `per_client` times each.
+async fn concurrent<F, Fut>(per_client: usize, call: F) -> anyhow::Result<(f64, f64, f64)>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(per_client);
+            for _ in 0..per_client {
+                let t = Instant::now();
+                call().await?;
+                samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, anyhow::Error>(samples)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let calls = all.len() as f64 / started.elapsed().as_secs_f64();
+    let (p50, p99) = percentiles(all);
+    Ok((p50, p99, calls))
+}
+
+async fn query_paths(
+    config: &sentlog::config::Validated,
+    store: sentlog::store::Store,
+    phone: &str,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    use sentlog::proto;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let mut settings = config.settings.clone();
+    settings.reconcile.schedule = "off".into();
+    let config = settings.validate()?;
+    let server = sentlog::app::start(&config, store, listener).await?;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.addr))?
+        .connect()
+        .await?;
+    let today = chrono::Utc::now().date_naive();
+    let day = |d: i64| (today + chrono::Duration::days(d)).to_string();
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let filters: Vec<(&str, proto::MessageFilter)> = vec![
+        (
+            "hotel",
+            proto::MessageFilter {
+                hotel_ids: vec!["hotel-3".into()],
+                ..Default::default()
+            },
+        ),
+        (
+            "phone",
+            proto::MessageFilter {
+                phone: phone.into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "campaign name",
+            proto::MessageFilter {
+                hotel_ids: vec!["hotel-3".into()],
+                campaign_name: "check-in".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "check-in range",
+            proto::MessageFilter {
+                hotel_ids: vec!["hotel-3".into()],
+                check_in_from: day(0),
+                check_in_to: day(7),
+                ..Default::default()
+            },
+        ),
+        (
+            "channel",
+            proto::MessageFilter {
+                hotel_ids: vec!["hotel-3".into()],
+                channels: vec![proto::Channel::Sms as i32],
+                ..Default::default()
+            },
+        ),
+        (
+            "status",
+            proto::MessageFilter {
+                hotel_ids: vec!["hotel-3".into()],
+                statuses: vec![proto::MessageStatus::Undelivered as i32],
+                ..Default::default()
+            },
+        ),
+        (
+            "created range",
+            proto::MessageFilter {
+                hotel_ids: vec!["hotel-3".into()],
+                created_after: Some(prost_types::Timestamp {
+                    seconds: hour_ago.timestamp(),
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, filter) in filters {
+        let ch = channel.clone();
+        let f = filter.clone();
+        let (p50, p99, cps) = concurrent(50, move || {
+            let mut client = proto::message_service_client::MessageServiceClient::new(ch.clone());
+            let f = f.clone();
+            async move {
+                client
+                    .list_messages(proto::ListMessagesRequest {
+                        filter: Some(f),
+                        page_size: 50,
+                        page_token: String::new(),
+                    })
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        rows.push(Row {
+            what: format!("ListMessages {name}: p50 / p99 ms, calls/s (8 clients)"),
+            figure: format!("{p50:.1} / {p99:.1}, {cps:.0}"),
+        });
+        let ch = channel.clone();
+        let (p50, p99, _) = concurrent(10, move || {
+            let mut client = proto::message_service_client::MessageServiceClient::new(ch.clone());
+            let f = filter.clone();
+            async move {
+                client
+                    .count_messages(proto::CountMessagesRequest { filter: Some(f) })
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        rows.push(Row {
+            what: format!("CountMessages {name}: p50 / p99 ms"),
+            figure: format!("{p50:.1} / {p99:.1}"),
+        });
+    }
+    // Page 20 reached through tokens.
+    let mut client = proto::message_service_client::MessageServiceClient::new(channel.clone());
+    let mut token = String::new();
+    let mut page_ms = 0.0;
+    for page in 1..=20 {
+        let t = Instant::now();
+        let r = client
+            .list_messages(proto::ListMessagesRequest {
+                filter: None,
+                page_size: 50,
+                page_token: token,
+            })
+            .await?
+            .into_inner();
+        if page == 20 {
+            page_ms = t.elapsed().as_secs_f64() * 1000.0;
+        }
+        token = r.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    rows.push(Row {
+        what: "ListMessages page 20 through tokens (ms)".into(),
+        figure: format!("{page_ms:.1}"),
+    });
+    // CheckRecipients with 1000 phones of one hotel.
+    let phones: Vec<String> = (0..1000)
+        .map(|i| format!("+3361{:07}", i * 9973 % 10_000_000))
+        .collect();
+    let ch = channel.clone();
+    let (p50, p99, _) = concurrent(5, move || {
+        let mut client =
+            proto::reconciliation_service_client::ReconciliationServiceClient::new(ch.clone());
+        let phones = phones.clone();
+        async move {
+            client
+                .check_recipients(proto::CheckRecipientsRequest {
+                    hotel_id: "hotel-3".into(),
+                    phones,
+                    emails: vec![],
+                })
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    rows.push(Row {
+        what: "CheckRecipients 1000 phones: p50 / p99 ms".into(),
+        figure: format!("{p50:.1} / {p99:.1}"),
+    });
+    server.stop().await.map_err(|e| anyhow::anyhow!(e))?;
+    let peak_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(String::from)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    rows.push(Row {
+        what: "peak resident memory of the process (server + bench client), MB".into(),
+        figure: format!("{:.0}", peak_kb as f64 / 1024.0),
+    });
     Ok(())
 }

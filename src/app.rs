@@ -87,6 +87,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// Where `GET /metrics` answers, when metrics are on.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the web console answers, when on.
+    pub console_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     scheduler: Option<tokio_cron_scheduler::JobScheduler>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -109,6 +111,14 @@ impl RunningServer {
     /// Waits until the server ends on its own (an error); the server stays stoppable.
     pub async fn wait_ref(&mut self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         (&mut self.task).await?
+    }
+}
+
+impl Drop for RunningServer {
+    /// A server dropped without `stop` (a panicking caller) still ends its change
+    /// listener thread, which would otherwise keep the runtime from shutting down.
+    fn drop(&mut self) {
+        self.state.feed.shutdown();
     }
 }
 
@@ -177,19 +187,27 @@ pub async fn start(
     };
     let metrics_addr = match config.metrics_listen {
         Some(at) => {
-            let listener = TcpListener::bind(at).await?;
-            let bound = listener.local_addr()?;
-            let mut stop = state.feed.subscribe().1;
-            let store = state.store.clone();
-            tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = stop.changed().await;
-                };
-                if let Err(e) = crate::metrics::serve(listener, store, shutdown).await {
-                    tracing::warn!(error = %e, "metrics endpoint stopped");
-                }
-            });
+            let bound = serve_http(
+                &state,
+                "metrics",
+                at,
+                crate::metrics::router(state.store.clone()),
+            )
+            .await?;
             tracing::info!(addr = %bound, "metrics at http://{bound}/metrics");
+            Some(bound)
+        }
+        None => None,
+    };
+    let console_addr = match config.console_listen {
+        Some(at) => {
+            let console = Arc::new(crate::console::Console {
+                app: state.clone(),
+                tokens: config.tokens.clone(),
+            });
+            let bound =
+                serve_http(&state, "web console", at, crate::console::router(console)).await?;
+            tracing::info!(addr = %bound, "web console at http://{bound}/");
             Some(bound)
         }
         None => None,
@@ -205,9 +223,39 @@ pub async fn start(
     Ok(RunningServer {
         addr,
         metrics_addr,
+        console_addr,
         state,
         scheduler,
         shutdown: Some(tx),
         task,
     })
+}
+
+/// Binds `at` and serves `router` there (metrics, the console) until the server stops.
+async fn serve_http(
+    state: &AppState,
+    what: &'static str,
+    at: SocketAddr,
+    router: axum::Router,
+) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(at).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("{what} on {at}: {e} (choose another address)"),
+        )
+    })?;
+    let bound = listener.local_addr()?;
+    let mut stop = state.feed.subscribe().1;
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stop.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::warn!(error = %e, "{what} stopped");
+        }
+    });
+    Ok(bound)
 }

@@ -46,6 +46,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// Prometheus text endpoint (`GET /metrics`) address; None: off.
     pub metrics_listen: Option<String>,
+    /// Web console address, or "off".
+    pub console_listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -136,6 +138,7 @@ impl Default for Settings {
             tls: None,
             retention: RetentionSettings::default(),
             metrics_listen: None,
+            console_listen: "127.0.0.1:8080".into(),
         }
     }
 }
@@ -174,6 +177,8 @@ pub struct Validated {
     pub tokens: Vec<TokenEntry>,
     /// The metrics endpoint's address, when on.
     pub metrics_listen: Option<SocketAddr>,
+    /// The web console's address, when on.
+    pub console_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -259,6 +264,9 @@ impl Settings {
                 key: key.into(),
                 client_ca: var("SENTLOG_TLS_CLIENT_CA").map(Into::into),
             });
+        }
+        if let Some(v) = var("SENTLOG_CONSOLE_LISTEN") {
+            self.console_listen = v;
         }
         if let Some(v) = var("SENTLOG_METRICS_LISTEN") {
             self.metrics_listen = Some(v);
@@ -478,8 +486,31 @@ impl Settings {
             })?),
             None => None,
         };
+        let console_listen = match self.console_listen.trim() {
+            "off" => None,
+            a => {
+                let at: SocketAddr = a.parse().map_err(|_| {
+                    invalid(
+                        "console_listen",
+                        format!("{a:?} is not an address like 127.0.0.1:8080, nor \"off\""),
+                    )
+                })?;
+                if tokens.is_empty() && !at.ip().is_loopback() {
+                    return Err(invalid(
+                        "console_listen",
+                        format!(
+                            "{at} is reachable from other machines but no access tokens are \
+                             configured: add tokens (see `sentlog token new`) or serve the \
+                             console on 127.0.0.1"
+                        ),
+                    ));
+                }
+                Some(at)
+            }
+        };
         Ok(Validated {
             listen,
+            console_listen,
             regions,
             tokens,
             metrics_listen,

@@ -1,6 +1,7 @@
 //! sentlog: the system of record for guest messages sent by a hotel messaging hub.
 pub mod app;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod export_csv;
@@ -10,6 +11,7 @@ pub mod pms;
 pub mod recipient_check;
 pub mod reconcile;
 pub mod retention;
+pub mod service;
 pub mod store;
 pub mod watch;
 

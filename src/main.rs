@@ -30,6 +30,9 @@ enum Command {
         /// Listen address (overrides SENTLOG_LISTEN).
         #[arg(long)]
         listen: Option<String>,
+        /// Web console address, or "off" (overrides SENTLOG_CONSOLE_LISTEN).
+        #[arg(long)]
+        console_listen: Option<String>,
         /// Seed demo data first when the database holds no message.
         #[arg(long)]
         demo: bool,
@@ -265,12 +268,23 @@ fn new_token(name: &str, role: &str, hotels: &str) -> anyhow::Result<()> {
 }
 
 fn settings(cli: &Cli, listen: Option<&String>) -> anyhow::Result<Validated> {
+    serve_settings(cli, listen, None)
+}
+
+fn serve_settings(
+    cli: &Cli,
+    listen: Option<&String>,
+    console_listen: Option<&String>,
+) -> anyhow::Result<Validated> {
     let mut s = Settings::load(cli.config.as_deref())?;
     if let Some(url) = &cli.database_url {
         s.database_url = url.clone();
     }
     if let Some(l) = listen {
         s.listen = l.clone();
+    }
+    if let Some(l) = console_listen {
+        s.console_listen = l.clone();
     }
     Ok(s.validate()?)
 }
@@ -286,10 +300,11 @@ fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve {
             listen,
+            console_listen,
             demo,
             demo_messages,
         } => runtime.block_on(serve(
-            settings(&cli, listen.as_ref())?,
+            serve_settings(&cli, listen.as_ref(), console_listen.as_ref())?,
             *demo,
             *demo_messages,
         )),

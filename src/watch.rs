@@ -3,7 +3,8 @@
 //! it: on PostgreSQL through LISTEN/NOTIFY (ids only on the wire), on SQLite in memory.
 //! A watcher has a bounded buffer: one that falls behind is stopped with a clear status
 //! instead of ever slowing ingestion (publishing never waits for a watcher).
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -28,6 +29,8 @@ pub struct ChangeFeed {
     tx: broadcast::Sender<Arc<Change>>,
     shutdown: watch::Sender<bool>,
     store: Store,
+    /// Changes handed to watchers so far (for tests and diagnostics).
+    published: AtomicU64,
 }
 
 impl ChangeFeed {
@@ -38,6 +41,7 @@ impl ChangeFeed {
             tx,
             shutdown,
             store,
+            published: AtomicU64::new(0),
         })
     }
 
@@ -46,14 +50,21 @@ impl ChangeFeed {
         if self.store.backend() != Backend::Postgres {
             return;
         }
-        let feed = self.clone();
+        // Weak: the thread ends by itself once the server's state is gone, even if
+        // nobody called `shutdown` (a dropped server, a panicking test).
+        let feed = Arc::downgrade(self);
+        let stop = self.shutdown.subscribe();
         let url = database_url.to_string();
         let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || feed.listen(&url, &runtime));
+        tokio::task::spawn_blocking(move || Self::listen(feed, stop, &url, &runtime));
     }
 
-    fn listen(&self, url: &str, runtime: &tokio::runtime::Handle) {
-        let stop = self.shutdown.subscribe();
+    fn listen(
+        feed: Weak<Self>,
+        stop: watch::Receiver<bool>,
+        url: &str,
+        runtime: &tokio::runtime::Handle,
+    ) {
         let mut listener: Option<Listener> = None;
         while !*stop.borrow() {
             let conn = match listener.as_mut() {
@@ -67,13 +78,20 @@ impl ChangeFeed {
                     }
                 },
             };
-            match conn.drain() {
-                Ok(changes) if !changes.is_empty() => runtime.block_on(self.fan_out(changes)),
-                Ok(_) => std::thread::sleep(LISTEN_POLL),
+            let changes = match conn.drain() {
+                Ok(changes) => changes,
                 Err(e) => {
                     tracing::warn!(error = %e, "change listener lost its connection; reconnecting");
                     listener = None;
+                    continue;
                 }
+            };
+            let Some(feed) = feed.upgrade() else { return };
+            if changes.is_empty() {
+                drop(feed);
+                std::thread::sleep(LISTEN_POLL);
+            } else {
+                runtime.block_on(feed.fan_out(changes));
             }
         }
     }
@@ -110,8 +128,14 @@ impl ChangeFeed {
                     message: m.clone(),
                     previous: change.previous,
                 }));
+                self.published.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// How many changes have been handed to watchers since start.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
     }
 
     /// Ends every watch stream (server shutdown).

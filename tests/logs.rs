@@ -44,6 +44,7 @@ async fn personal_data_and_tokens_never_reach_the_logs() {
     let settings = Settings {
         database_url: format!("sqlite://{}", dir.path().join("logs.db").display()),
         listen: "127.0.0.1:0".into(),
+        console_listen: "off".into(),
         tokens: vec![TokenSettings {
             name: "admin-1".into(),
             role: "admin".into(),

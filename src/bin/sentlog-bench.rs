@@ -43,6 +43,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = Settings {
         database_url: args.database_url.clone(),
+        console_listen: "off".into(),
         ..Settings::default()
     }
     .validate()?;

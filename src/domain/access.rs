@@ -266,13 +266,18 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The caller a presented token stands for. Every configured hash is compared, in
-/// constant time, whatever matches, so timing says nothing of the tokens.
+/// The caller a presented token stands for.
 pub fn identify(tokens: &[TokenEntry], presented: &str) -> Option<Caller> {
-    let hash = token_hash(presented);
+    caller_for_hash(tokens, &token_hash(presented))
+}
+
+/// The caller whose token has this SHA-256 (a console session keeps only the hash).
+/// Every configured hash is compared, in constant time, whatever matches, so timing
+/// says nothing of the tokens.
+pub fn caller_for_hash(tokens: &[TokenEntry], hash: &[u8; 32]) -> Option<Caller> {
     let mut found: Option<&TokenEntry> = None;
     for entry in tokens {
-        if super::page::constant_time_eq(&entry.sha256, &hash) {
+        if super::page::constant_time_eq(&entry.sha256, hash) {
             found = Some(entry);
         }
     }

@@ -12,6 +12,7 @@ pub mod page;
 pub mod phone;
 pub mod recipient;
 pub mod run;
+pub mod session;
 pub mod status;
 pub mod status_event;
 

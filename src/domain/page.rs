@@ -14,7 +14,7 @@ use super::FieldError;
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 500;
 const TOKEN_VERSION: u8 = 1;
-const MAC_LEN: usize = 16;
+pub const MAC_LEN: usize = 16;
 const MAX_TOKEN_LEN: usize = 512;
 
 /// `page_size` as API.md says: 0 means the default, larger than the max is clamped,
@@ -58,7 +58,9 @@ impl PageTokens {
         }
     }
 
-    fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
+    /// The server's short MAC of `payload` (page tokens, console sessions; each with
+    /// its own leading tag byte so one can never pass for another).
+    pub fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
         mac.update(payload);
         let full = mac.finalize().into_bytes();

@@ -8,6 +8,7 @@ use tonic::Status;
 
 use crate::domain::FieldError;
 use crate::domain::access::OutOfScope;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 pub fn invalid_argument(e: FieldError) -> Status {
@@ -46,4 +47,15 @@ pub fn batch_too_large(field: &str, len: usize, max: usize) -> Status {
     Status::resource_exhausted(format!(
         "{field}: {len} items; the limit is {max} a call, split the batch"
     ))
+}
+
+impl From<ServiceError> for Status {
+    fn from(e: ServiceError) -> Status {
+        match e {
+            ServiceError::Invalid(e) => invalid_argument(e),
+            ServiceError::OutOfScope(e) => out_of_scope(e),
+            ServiceError::Store { error, what } => store_error(error, &what),
+            ServiceError::Busy(message) => Status::failed_precondition(message),
+        }
+    }
 }

@@ -2,32 +2,28 @@
 use std::sync::Arc;
 
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use super::caller::caller;
 use super::convert::status_events::{campaign_stats, event_result};
 use super::convert::time::from_proto;
-use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
-use super::paging::fetch_page;
+use super::errors::{batch_too_large, invalid_argument, store_error};
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
-use crate::domain::campaign;
 use crate::domain::filter::{FilterDraft, MessageQuery};
 use crate::domain::message::{self, MessageDraft};
-use crate::domain::page::Cursor;
 use crate::domain::status_event::{self, EventDraft, EventOutcome};
 use crate::proto;
 use crate::proto::message_service_server::MessageService;
+use crate::service::messages as service;
 use crate::store::changes::ChangedMessage;
 use crate::store::messages as store;
 use crate::store::status_events;
 
 /// Most items in one RecordMessages or UpdateStatuses call.
 pub const MAX_BATCH: usize = 1000;
-/// Rows an export reads per query, and messages buffered towards a slow client.
-const EXPORT_PAGE: usize = 500;
-const EXPORT_BUFFER: usize = 256;
 /// Changes buffered towards one watcher; one that falls further behind is stopped.
 const WATCH_BUFFER: usize = 64;
 const WATCH_GIVE_UP: std::time::Duration = std::time::Duration::from_secs(5);
@@ -57,11 +53,8 @@ pub fn message_query(
     caller: &Caller,
     filter: Option<proto::MessageFilter>,
 ) -> Result<MessageQuery, Status> {
-    let mut draft = FilterDraft::try_from(filter.unwrap_or_default()).map_err(invalid_argument)?;
-    draft.hotel_ids = caller
-        .resolve_hotels("filter.hotel_ids", draft.hotel_ids)
-        .map_err(out_of_scope)?;
-    MessageQuery::build(draft, &state.regions).map_err(invalid_argument)
+    let draft = FilterDraft::try_from(filter.unwrap_or_default()).map_err(invalid_argument)?;
+    Ok(service::query(state, caller, draft)?)
 }
 
 #[tonic::async_trait]
@@ -137,15 +130,7 @@ impl MessageService for MessagesApi {
         request: Request<proto::GetMessageRequest>,
     ) -> Result<Response<proto::Message>, Status> {
         let caller = caller(&request)?;
-        let id = message::required("id", &request.into_inner().id).map_err(invalid_argument)?;
-        let hotels = caller.visible_hotels();
-        let what = format!("message {id:?}");
-        let found = self
-            .state
-            .store
-            .run(move |c| store::get(c, &id, &hotels))
-            .await
-            .map_err(|e| store_error(e, &what))?;
+        let found = service::get(&self.state, &caller, &request.into_inner().id).await?;
         Ok(Response::new(found.into()))
     }
 
@@ -156,20 +141,8 @@ impl MessageService for MessagesApi {
         let caller = caller(&request)?;
         let req = request.into_inner();
         let query = message_query(&self.state, &caller, req.filter)?;
-        let fingerprint = query.fingerprint();
-        let (rows, next_page_token) = fetch_page(
-            &self.state,
-            req.page_size,
-            &req.page_token,
-            fingerprint,
-            "message",
-            move |c, cursor, limit| store::list(c, &query, cursor, limit),
-            |m| Cursor {
-                at: m.created_at,
-                id: m.id.clone(),
-            },
-        )
-        .await?;
+        let (rows, next_page_token) =
+            service::list(&self.state, query, req.page_size, &req.page_token).await?;
         Ok(Response::new(proto::ListMessagesResponse {
             messages: rows.into_iter().map(Into::into).collect(),
             next_page_token,
@@ -182,12 +155,7 @@ impl MessageService for MessagesApi {
     ) -> Result<Response<proto::CountMessagesResponse>, Status> {
         let caller = caller(&request)?;
         let query = message_query(&self.state, &caller, request.into_inner().filter)?;
-        let counts = self
-            .state
-            .store
-            .run(move |c| store::count(c, &query))
-            .await
-            .map_err(|e| store_error(e, "message"))?;
+        let counts = service::count(&self.state, query).await?;
         Ok(Response::new(counts.into()))
     }
 
@@ -253,22 +221,15 @@ impl MessageService for MessagesApi {
         request: Request<proto::GetMessageHistoryRequest>,
     ) -> Result<Response<proto::GetMessageHistoryResponse>, Status> {
         let caller = caller(&request)?;
-        let id = message::required("message_id", &request.into_inner().message_id)
-            .map_err(invalid_argument)?;
-        let hotels = caller.visible_hotels();
-        let what = format!("message {id:?}");
-        let events = self
-            .state
-            .store
-            .run(move |c| status_events::history(c, &id, &hotels))
-            .await
-            .map_err(|e| store_error(e, &what))?;
+        let message_id = request.into_inner().message_id;
+        let events = service::history(&self.state, &caller, &message_id).await?;
         Ok(Response::new(proto::GetMessageHistoryResponse {
             events: events.into_iter().map(Into::into).collect(),
         }))
     }
 
-    type ExportMessagesStream = ReceiverStream<Result<proto::Message, Status>>;
+    type ExportMessagesStream =
+        std::pin::Pin<Box<dyn Stream<Item = Result<proto::Message, Status>> + Send + 'static>>;
 
     async fn export_messages(
         &self,
@@ -276,41 +237,9 @@ impl MessageService for MessagesApi {
     ) -> Result<Response<Self::ExportMessagesStream>, Status> {
         let caller = caller(&request)?;
         let query = message_query(&self.state, &caller, request.into_inner().filter)?;
-        // A bounded channel is the flow control: when the client reads slowly the
-        // producer waits, so memory holds one page and the buffer, whatever the total.
-        let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
-        let state = self.state.clone();
-        tokio::spawn(async move {
-            let mut cursor: Option<Cursor> = None;
-            loop {
-                let (q, after) = (query.clone(), cursor.clone());
-                let page = match state
-                    .store
-                    .run(move |c| store::list(c, &q, after.as_ref(), EXPORT_PAGE))
-                    .await
-                {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Err(store_error(e, "message"))).await;
-                        return;
-                    }
-                };
-                let full = page.len() == EXPORT_PAGE;
-                cursor = page.last().map(|m| Cursor {
-                    at: m.created_at,
-                    id: m.id.clone(),
-                });
-                for m in page {
-                    if tx.send(Ok(m.into())).await.is_err() {
-                        return; // the client went away
-                    }
-                }
-                if !full {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        let rx = service::export(self.state.clone(), query);
+        let stream = ReceiverStream::new(rx).map(|r| r.map(Into::into).map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
     }
 
     type WatchMessagesStream = ReceiverStream<Result<proto::MessageChange, Status>>;
@@ -368,35 +297,22 @@ impl MessageService for MessagesApi {
     ) -> Result<Response<proto::CampaignStats>, Status> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let hotel_id = message::required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
-        let campaign_id =
-            message::required("campaign_id", &req.campaign_id).map_err(invalid_argument)?;
         let after = from_proto("sent_after", req.sent_after).map_err(invalid_argument)?;
         let before = from_proto("sent_before", req.sent_before).map_err(invalid_argument)?;
-        if let (Some(a), Some(b)) = (after, before)
-            && b < a
-        {
-            return Err(invalid_argument(FieldError::new(
-                "sent_before",
-                "is earlier than sent_after",
-            )));
-        }
-        caller
-            .resolve_hotels("hotel_id", vec![hotel_id.clone()])
-            .map_err(out_of_scope)?;
-        let what = format!("campaign {campaign_id:?} of hotel {hotel_id:?}");
-        let (h, c) = (hotel_id.clone(), campaign_id.clone());
-        let counts = self
-            .state
-            .store
-            .run(move |conn| store::campaign_counts(conn, &h, &c, after, before))
-            .await
-            .map_err(|e| store_error(e, &what))?;
+        let stats = service::campaign_stats(
+            &self.state,
+            &caller,
+            &req.hotel_id,
+            &req.campaign_id,
+            after,
+            before,
+        )
+        .await?;
         Ok(Response::new(campaign_stats(
-            hotel_id,
-            campaign_id,
-            counts.campaign_name,
-            campaign::funnel(&counts.by_status),
+            stats.hotel_id,
+            stats.campaign_id,
+            stats.campaign_name,
+            stats.funnel,
         )))
     }
 }

@@ -7,6 +7,5 @@ pub mod errors;
 pub mod guests;
 pub mod limits;
 pub mod messages;
-pub mod paging;
 pub mod reconciliation;
 pub mod server;

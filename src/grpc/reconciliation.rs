@@ -9,18 +9,15 @@ use super::convert::reconciliation::{flag_reason, flag_state};
 use super::convert::time::from_proto;
 use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
 use super::messages::MAX_BATCH;
-use super::paging::fetch_page;
 use crate::app::AppState;
-use crate::domain::FieldError;
-use crate::domain::flag::{self, FlagChange, FlagQuery};
+use crate::domain::flag::FlagChange;
 use crate::domain::message::{optional, required};
 use crate::domain::page::{self, Cursor};
-use crate::domain::phone;
-use crate::domain::run::Trigger;
 use crate::proto;
 use crate::proto::reconciliation_service_server::ReconciliationService;
-use crate::reconcile::ReconcileError;
-use crate::store::{flags, runs};
+use crate::service::flags::{self as service, FlagFilterDraft};
+use crate::service::paging::fetch_page;
+use crate::store::runs;
 
 pub struct ReconciliationApi {
     state: Arc<AppState>,
@@ -32,13 +29,6 @@ impl ReconciliationApi {
     }
 }
 
-fn reconcile_error(e: ReconcileError) -> Status {
-    match e {
-        ReconcileError::AlreadyRunning => Status::failed_precondition(e.to_string()),
-        ReconcileError::Store(e) => store_error(e, "run"),
-    }
-}
-
 #[tonic::async_trait]
 impl ReconciliationService for ReconciliationApi {
     async fn run_reconciliation(
@@ -46,15 +36,7 @@ impl ReconciliationService for ReconciliationApi {
         request: Request<proto::RunReconciliationRequest>,
     ) -> Result<Response<proto::ReconciliationRun>, Status> {
         let caller = caller(&request)?;
-        let hotels = caller
-            .resolve_hotels("hotel_ids", request.into_inner().hotel_ids)
-            .map_err(out_of_scope)?;
-        let run = self
-            .state
-            .reconciler
-            .run_once(Trigger::Manual, hotels)
-            .await
-            .map_err(reconcile_error)?;
+        let run = service::run_now(&self.state, &caller, request.into_inner().hotel_ids).await?;
         Ok(Response::new(run.into()))
     }
 
@@ -103,42 +85,21 @@ impl ReconciliationService for ReconciliationApi {
             from_proto("created_after", req.created_after).map_err(invalid_argument)?;
         let created_before =
             from_proto("created_before", req.created_before).map_err(invalid_argument)?;
-        let mut states = enum_list("states", &req.states, flag_state).map_err(invalid_argument)?;
-        states.sort();
-        states.dedup();
-        let mut reasons =
-            enum_list("reasons", &req.reasons, flag_reason).map_err(invalid_argument)?;
-        reasons.sort();
-        reasons.dedup();
-        let mut hotel_ids = caller
-            .resolve_hotels("hotel_ids", req.hotel_ids)
-            .map_err(out_of_scope)?;
-        hotel_ids.sort();
-        hotel_ids.dedup();
-        let query = FlagQuery {
-            hotel_ids,
-            states,
-            reasons,
-            campaign_name: optional("campaign_name", &req.campaign_name)
-                .map_err(invalid_argument)?
-                .map(|n| n.to_lowercase()),
-            created_after,
-            created_before,
-        };
-        let fingerprint = query.fingerprint();
-        let (rows, next_page_token) = fetch_page(
-            &self.state,
-            req.page_size,
-            &req.page_token,
-            fingerprint,
-            "flag",
-            move |c, cursor, limit| flags::list(c, &query, cursor, limit),
-            |f| Cursor {
-                at: f.created_at,
-                id: f.id.clone(),
+        let states = enum_list("states", &req.states, flag_state).map_err(invalid_argument)?;
+        let reasons = enum_list("reasons", &req.reasons, flag_reason).map_err(invalid_argument)?;
+        let query = service::query(
+            &caller,
+            FlagFilterDraft {
+                hotel_ids: req.hotel_ids,
+                states,
+                reasons,
+                campaign_name: req.campaign_name,
+                created_after,
+                created_before,
             },
-        )
-        .await?;
+        )?;
+        let (rows, next_page_token) =
+            service::list(&self.state, query, req.page_size, &req.page_token).await?;
         Ok(Response::new(proto::ListFlagsResponse {
             flags: rows.into_iter().map(Into::into).collect(),
             next_page_token,
@@ -150,15 +111,7 @@ impl ReconciliationService for ReconciliationApi {
         request: Request<proto::GetFlagRequest>,
     ) -> Result<Response<proto::Flag>, Status> {
         let caller = caller(&request)?;
-        let id = required("id", &request.into_inner().id).map_err(invalid_argument)?;
-        let hotels = caller.visible_hotels();
-        let what = format!("flag {id:?}");
-        let found = self
-            .state
-            .store
-            .run(move |c| flags::get(c, &id, &hotels))
-            .await
-            .map_err(|e| store_error(e, &what))?;
+        let found = service::get(&self.state, &caller, &request.into_inner().id).await?;
         Ok(Response::new(found.into()))
     }
 
@@ -168,44 +121,14 @@ impl ReconciliationService for ReconciliationApi {
     ) -> Result<Response<proto::Flag>, Status> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let id = required("id", &req.id).map_err(invalid_argument)?;
-        let mut change = FlagChange {
+        let change = FlagChange {
             state: flag_state("state", req.state).map_err(invalid_argument)?,
             note: optional("note", &req.note).map_err(invalid_argument)?,
             resolution: optional("resolution", &req.resolution).map_err(invalid_argument)?,
             corrected_phone: optional("corrected_phone", &req.corrected_phone)
                 .map_err(invalid_argument)?,
         };
-        flag::check_change(&change).map_err(invalid_argument)?;
-        let hotels = caller.visible_hotels();
-        let what = format!("flag {id:?}");
-        if let Some(raw) = change.corrected_phone.take() {
-            // Read in the flag's hotel region, like any phone of that hotel.
-            let (i, h) = (id.clone(), hotels.clone());
-            let current = self
-                .state
-                .store
-                .run(move |c| flags::get(c, &i, &h))
-                .await
-                .map_err(|e| store_error(e, &what))?;
-            let n = phone::normalize(&raw, self.state.regions.for_hotel(&current.hotel_id));
-            if !n.valid {
-                return Err(invalid_argument(FieldError::new(
-                    "corrected_phone",
-                    format!("{raw:?} is not a valid phone number"),
-                )));
-            }
-            change.corrected_phone = Some(n.stored);
-        }
-        let by = caller.name.clone();
-        let now = chrono::Utc::now();
-        let updated = self
-            .state
-            .store
-            .run(move |c| flags::update(c, &id, &hotels, &change, &by, now))
-            .await
-            .map_err(|e| store_error(e, &what))?;
-        tracing::info!(flag_id = %updated.id, state = updated.state.name(), by = %caller.name, "flag updated");
+        let updated = service::update(&self.state, &caller, &req.id, change).await?;
         Ok(Response::new(updated.into()))
     }
 

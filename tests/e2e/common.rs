@@ -117,6 +117,7 @@ impl TestServer {
         let mut settings = Settings {
             database_url: url.to_string(),
             listen: "127.0.0.1:0".into(),
+            console_listen: "127.0.0.1:0".into(),
             pool_size: 4,
             ..Settings::default()
         };
@@ -162,6 +163,13 @@ impl TestServer {
     }
 }
 
+/// A hung test fails with a message instead of stalling the whole suite.
+pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(240), test)
+        .await
+        .expect("the test finished within 4 minutes")
+}
+
 /// Runs each listed async test body on SQLite, and on PostgreSQL when configured.
 #[macro_export]
 macro_rules! backend_tests {
@@ -170,7 +178,7 @@ macro_rules! backend_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::TestDb::sqlite()).await
+                    $crate::common::within_limit(super::$name($crate::common::TestDb::sqlite())).await
                 }
             )*
         }
@@ -179,7 +187,7 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(db) = $crate::common::TestDb::postgres() {
-                        super::$name(db).await
+                        $crate::common::within_limit(super::$name(db)).await
                     }
                 }
             )*

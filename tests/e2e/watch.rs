@@ -159,6 +159,8 @@ async fn a_stalled_watcher_never_slows_ingestion(db: TestDb) {
         .unwrap()
         .into_inner();
     tokio::time::sleep(Duration::from_millis(100)).await;
+    let feed = server.server.as_ref().unwrap().state.feed.clone();
+    let published_before = feed.published();
     let with = run(MessageStatus::Delivered, 2, ids.clone()).await;
     assert!(
         with < without * 3 + Duration::from_secs(1),
@@ -167,6 +169,13 @@ async fn a_stalled_watcher_never_slows_ingestion(db: TestDb) {
     let _ = client
         .update_statuses(proto::UpdateStatusesRequest { events: vec![] })
         .await;
+    // On PostgreSQL changes reach the feed through LISTEN, a little later: wait until
+    // all of them were published, far more than the watcher's buffers hold.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while feed.published() - published_before < ids.len() as u64 {
+        assert!(Instant::now() < deadline, "the feed published every change");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // When it finally reads, it learns it fell behind.
     let mut ended = None;
     for _ in 0..5000 {

@@ -1,8 +1,6 @@
-//! Keyset paging shared by every list RPC: check the page size, read the caller's
-//! token, fetch one row more than the page, and sign a token for the page's last row.
-use tonic::Status;
-
-use super::errors::{invalid_argument, store_error};
+//! Keyset paging shared by every list: check the page size, read the caller's token,
+//! fetch one row more than the page, and sign a token for the page's last row.
+use super::ServiceError;
 use crate::app::AppState;
 use crate::domain::page::{self, Cursor};
 use crate::store::{DbConn, StoreError};
@@ -16,21 +14,18 @@ pub async fn fetch_page<T, F>(
     what: &str,
     fetch: F,
     cursor_of: impl Fn(&T) -> Cursor,
-) -> Result<(Vec<T>, String), Status>
+) -> Result<(Vec<T>, String), ServiceError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, Option<&Cursor>, usize) -> Result<Vec<T>, StoreError> + Send + 'static,
 {
-    let limit = page::page_size(page_size).map_err(invalid_argument)?;
-    let cursor = state
-        .page_tokens
-        .decode(page_token, &fingerprint)
-        .map_err(invalid_argument)?;
+    let limit = page::page_size(page_size)?;
+    let cursor = state.page_tokens.decode(page_token, &fingerprint)?;
     let mut rows = state
         .store
         .run(move |c| fetch(c, cursor.as_ref(), limit + 1))
         .await
-        .map_err(|e| store_error(e, what))?;
+        .map_err(ServiceError::store(what))?;
     if rows.len() <= limit {
         return Ok((rows, String::new()));
     }

@@ -1,0 +1,104 @@
+//! One mapping from the use cases' errors to console pages, with the same policy as
+//! the gRPC layer: bad input names the field (400), another hotel's object is simply
+//! not found (404), a conflict says why (409), database trouble asks to retry (503),
+//! anything else is logged and shown without the database's own words (500).
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+
+use super::layout;
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in (or the session expired): to the sign-in page, then back.
+    SignIn {
+        next: String,
+    },
+    Invalid(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String),
+    Unavailable,
+    Internal,
+}
+
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(e) => PageError::Invalid(e.to_string()),
+            ServiceError::OutOfScope(e) => PageError::Forbidden(format!(
+                "{}: hotel {:?} is not one you serve",
+                e.field, e.hotel_id
+            )),
+            ServiceError::Busy(why) => PageError::Conflict(why),
+            ServiceError::Store { error, what } => match error {
+                StoreError::NotFound => PageError::NotFound(format!("{what} not found")),
+                StoreError::Conflict(why) => PageError::Conflict(why),
+                StoreError::Unavailable(detail) => {
+                    tracing::warn!(%detail, "database unavailable");
+                    PageError::Unavailable
+                }
+                StoreError::Database(e) => {
+                    tracing::error!(error = %e, "database error");
+                    PageError::Internal
+                }
+                StoreError::Migration(e) => {
+                    tracing::error!(error = %e, "migration error");
+                    PageError::Internal
+                }
+            },
+        }
+    }
+}
+
+impl PageError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::Invalid(_) => StatusCode::BAD_REQUEST,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Conflict(_) => StatusCode::CONFLICT,
+            PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            PageError::SignIn { .. } => "please sign in".into(),
+            PageError::Invalid(m)
+            | PageError::Forbidden(m)
+            | PageError::NotFound(m)
+            | PageError::Conflict(m) => m.clone(),
+            PageError::Unavailable => "the database is unavailable; retry shortly".into(),
+            PageError::Internal => "internal error; it has been logged".into(),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let PageError::SignIn { next } = &self {
+            let to = format!(
+                "/signin?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("next", next)
+                    .finish()
+            );
+            return Redirect::to(&to).into_response();
+        }
+        let status = self.status();
+        let page = layout::bare(
+            status.canonical_reason().unwrap_or("Error"),
+            html! {
+                h1 { (status.as_u16()) " " (status.canonical_reason().unwrap_or("")) }
+                p.error role="alert" { (self.message()) }
+                p { a href="/messages" { "Back to sent messages" } }
+            },
+        );
+        super::html(None, status, page)
+    }
+}

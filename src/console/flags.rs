@@ -1,0 +1,221 @@
+//! The CSM flag queue: open flags oldest first, the workflow buttons (acknowledge,
+//! resolve, dismiss, with a note and a corrected phone), and "run reconciliation now".
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+
+use super::form::{FlagFilterForm, Pairs};
+use super::layout::{self, Section, phone_for, time};
+use super::messages::urlencode;
+use super::visitor::{Visitor, safe_next};
+use super::{Console, PageError};
+use crate::domain::flag::{self, Flag, FlagChange, FlagReason, FlagState};
+use crate::domain::message::optional;
+use crate::service::flags as service;
+
+pub const LIST_FLAGS: &str = "/sentlog.v1.ReconciliationService/ListFlags";
+const UPDATE_FLAG: &str = "/sentlog.v1.ReconciliationService/UpdateFlag";
+const RUN_RECONCILIATION: &str = "/sentlog.v1.ReconciliationService/RunReconciliation";
+const PAGE_SIZE: i32 = 50;
+
+/// What each workflow button asks for.
+const MOVES: [(FlagState, &str); 3] = [
+    (FlagState::Acknowledged, "Acknowledge"),
+    (FlagState::Resolved, "Resolve"),
+    (FlagState::Dismissed, "Dismiss"),
+];
+
+pub async fn queue_page(
+    State(console): State<Arc<Console>>,
+    visitor: Visitor,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    visitor.require(LIST_FLAGS)?;
+    let q = Pairs::parse(query.as_deref().unwrap_or(""));
+    let form = FlagFilterForm::read(&q);
+    let found = async {
+        let query = service::query(&visitor.caller, form.draft()?)?;
+        service::list(&console.app, query, PAGE_SIZE, &form.page).await
+    }
+    .await;
+    let (rows, next, error) = match found {
+        Ok((rows, next)) => (rows, next, None),
+        Err(e) => match PageError::from(e) {
+            e @ (PageError::Invalid(_) | PageError::Forbidden(_)) => {
+                (Vec::new(), String::new(), Some(e))
+            }
+            e => return Err(e),
+        },
+    };
+    let status = error.as_ref().map_or(StatusCode::OK, PageError::status);
+    let here = format!("/flags?{}", form.query_string());
+    let body = html! {
+        h1 { "Flag queue " small.hint { "· undelivered messages checked against the PMS" } }
+        @match q.get("done") {
+            "" => {}
+            done => p.ok role="status" { (done) }
+        }
+        (filters(&form))
+        @if visitor.caller.may_call(RUN_RECONCILIATION) {
+            form method="post" action="/reconcile" {
+                input type="hidden" name="csrf" value=(visitor.csrf);
+                input type="hidden" name="return" value=(here);
+                button type="submit" { "Run reconciliation now" }
+            }
+        }
+        @if let Some(e) = &error { p.error role="alert" { (e.message()) } }
+        @if rows.is_empty() && error.is_none() {
+            p.hint { "No flag to work on with this filter." }
+        } @else if !rows.is_empty() {
+            table {
+                thead { tr {
+                    th { "Raised" } th { "Reason" } th { "State" } th { "Message phone" } th { "PMS phone" }
+                    th { "Suggested" } th { "Guest" } th { "Campaign" } th { "Work it" }
+                } }
+                tbody {
+                    @for f in &rows { (row(&visitor, f, &here)) }
+                }
+            }
+        }
+        div.pager {
+            @if !form.page.is_empty() { a href=(here) { "« First page" } }
+            @if !next.is_empty() { a href={(here) "&page=" (urlencode(&next))} rel="next" { "Next page »" } }
+        }
+    };
+    Ok(visitor.page(
+        status,
+        layout::page(&visitor, "Flag queue", Section::Flags, body),
+    ))
+}
+
+fn filters(form: &FlagFilterForm) -> Markup {
+    let has = |list: &[String], v: &str| list.iter().any(|x| x.eq_ignore_ascii_case(v));
+    html! {
+        form.filters method="get" action="/flags" {
+            fieldset {
+                legend { "State (none: open and acknowledged)" }
+                @for s in FlagState::ALL {
+                    label { input type="checkbox" name="state" value=(s.name()) checked[has(&form.states, s.name())]; " " (s.name().to_lowercase()) } " "
+                }
+            }
+            fieldset {
+                legend { "Reason" }
+                @for r in FlagReason::ALL {
+                    label { input type="checkbox" name="reason" value=(r.name()) checked[has(&form.reasons, r.name())]; " " (reason_label(r)) } " "
+                }
+            }
+            label { "Campaign " input type="search" name="campaign" value=(form.campaign) size="14"; }
+            button type="submit" { "Filter" }
+            a href="/flags" { "Reset" }
+        }
+    }
+}
+
+fn reason_label(r: FlagReason) -> String {
+    r.name().replace('_', " ").to_lowercase()
+}
+
+fn row(visitor: &Visitor, f: &Flag, here: &str) -> Markup {
+    let moves: Vec<_> = MOVES
+        .iter()
+        .filter(|(to, _)| *to != f.state && flag::check_move(f.state, Some(*to)).is_ok())
+        .collect();
+    html! {
+        tr id={"flag-" (f.id)} {
+            td { (time(f.created_at)) }
+            td { strong { (reason_label(f.reason)) } br; small.hint { (f.detail) } }
+            td { (f.state.name().to_lowercase()) @if let Some(n) = &f.note { br; small.hint { "note: " (n) } } }
+            td { a href={"/messages/" (f.message_id)} { (phone_for(visitor, f.message_phone.as_deref())) (f.message_email.as_deref().unwrap_or("")) } }
+            td { (phone_for(visitor, f.pms_phone.as_deref())) (f.pms_email.as_deref().unwrap_or("")) }
+            td { (phone_for(visitor, f.suggested_phone.as_deref())) }
+            td { (f.guest_name.as_deref().unwrap_or("")) }
+            td { (f.campaign_name.as_deref().unwrap_or("")) }
+            td.actions {
+                @if visitor.caller.may_call(UPDATE_FLAG) && !moves.is_empty() {
+                    form method="post" action={"/flags/" (f.id)} {
+                        input type="hidden" name="csrf" value=(visitor.csrf);
+                        input type="hidden" name="return" value=(here);
+                        textarea name="note" placeholder="note" aria-label="note" {}
+                        @if moves.iter().any(|(to, _)| *to == FlagState::Resolved) {
+                            input type="text" name="corrected_phone" placeholder="corrected phone" aria-label="corrected phone" size="14";
+                        }
+                        @for (to, label) in &moves {
+                            button type="submit" name="state" value=(to.name()) { (label) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn update(
+    State(console): State<Arc<Console>>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = Pairs::parse_bytes(&body);
+    visitor.check_csrf(&form, &console)?;
+    visitor.require(UPDATE_FLAG)?;
+    let invalid = |e: crate::domain::FieldError| PageError::Invalid(e.to_string());
+    let state = match form.get("state") {
+        "" => None,
+        name => Some(
+            FlagState::ALL
+                .into_iter()
+                .find(|s| s.name().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    PageError::Invalid(format!("state: {name:?} is not a flag state"))
+                })?,
+        ),
+    };
+    let corrected_phone =
+        optional("corrected_phone", form.get("corrected_phone")).map_err(invalid)?;
+    let change = FlagChange {
+        state,
+        note: optional("note", form.get("note")).map_err(invalid)?,
+        resolution: match (state, &corrected_phone) {
+            (Some(FlagState::Resolved), Some(_)) => Some("phone corrected".into()),
+            _ => None,
+        },
+        corrected_phone,
+    };
+    let updated = service::update(&console.app, &visitor.caller, &id, change).await?;
+    let done = format!(
+        "Flag for {} is now {}.",
+        updated.guest_name.as_deref().unwrap_or("the guest"),
+        updated.state.name().to_lowercase()
+    );
+    Ok(back_to(form.get("return"), &done))
+}
+
+pub async fn run_now(
+    State(console): State<Arc<Console>>,
+    visitor: Visitor,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = Pairs::parse_bytes(&body);
+    visitor.check_csrf(&form, &console)?;
+    visitor.require(RUN_RECONCILIATION)?;
+    let run = service::run_now(&console.app, &visitor.caller, Vec::new()).await?;
+    let done = format!(
+        "Reconciliation pass finished: {} messages checked, {} flags raised, {} skipped, {} errors.",
+        run.messages_checked, run.flags_raised, run.messages_skipped, run.errors
+    );
+    Ok(back_to(form.get("return"), &done))
+}
+
+/// Back to the queue the form came from, saying what was done (post/redirect/get).
+fn back_to(ret: &str, done: &str) -> Response {
+    let ret = match safe_next(ret) {
+        r if r.starts_with("/flags") => r,
+        _ => "/flags",
+    };
+    let sep = if ret.contains('?') { "&" } else { "?" };
+    Redirect::to(&format!("{ret}{sep}done={}", urlencode(done))).into_response()
+}

@@ -1,0 +1,321 @@
+//! The "sent messages" page (filters, counts per status, newest first with keyset
+//! pages), one message with its status history, and the CSV download of a filter.
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::form::{MessageFilterForm, Pairs};
+use super::layout::{self, Section, date, opt_time, phone_for, time};
+use super::visitor::Visitor;
+use super::{Console, PageError};
+use crate::domain::access::HotelScope;
+use crate::domain::message::{Channel, Message, MessageStatus};
+use crate::service::messages as service;
+use crate::store::messages::Counts;
+
+const LIST_MESSAGES: &str = "/sentlog.v1.MessageService/ListMessages";
+const GET_MESSAGE_HISTORY: &str = "/sentlog.v1.MessageService/GetMessageHistory";
+const EXPORT_MESSAGES: &str = "/sentlog.v1.MessageService/ExportMessages";
+const PAGE_SIZE: i32 = 50;
+
+pub async fn list_page(
+    State(console): State<Arc<Console>>,
+    visitor: Visitor,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    visitor.require(LIST_MESSAGES)?;
+    let form = MessageFilterForm::read(&Pairs::parse(query.as_deref().unwrap_or("")));
+    let app = &console.app;
+    let found = async {
+        let q = service::query(app, &visitor.caller, form.draft()?)?;
+        let (counts, page) = tokio::join!(
+            service::count(app, q.clone()),
+            service::list(app, q, PAGE_SIZE, &form.page)
+        );
+        Ok::<_, crate::service::ServiceError>((counts?, page?))
+    }
+    .await;
+    let (status, body) = match found {
+        Ok((counts, (rows, next))) => (
+            StatusCode::OK,
+            list_body(&visitor, &form, None, &counts, &rows, &next),
+        ),
+        Err(e) => {
+            let e = PageError::from(e);
+            if !matches!(e, PageError::Invalid(_) | PageError::Forbidden(_)) {
+                return Err(e);
+            }
+            (
+                e.status(),
+                list_body(
+                    &visitor,
+                    &form,
+                    Some(&e.message()),
+                    &Counts::default(),
+                    &[],
+                    "",
+                ),
+            )
+        }
+    };
+    Ok(visitor.page(
+        status,
+        layout::page(&visitor, "Sent messages", Section::Messages, body),
+    ))
+}
+
+fn filters(visitor: &Visitor, form: &MessageFilterForm) -> Markup {
+    let several_hotels = match &visitor.caller.hotels {
+        HotelScope::All => None,
+        HotelScope::Only(set) if set.len() > 1 => Some(set.iter().cloned().collect::<Vec<_>>()),
+        HotelScope::Only(_) => Some(Vec::new()),
+    };
+    html! {
+        form.filters method="get" action="/messages" {
+            @match several_hotels {
+                None => label { "Hotel " input type="text" name="hotel" value=(form.hotels.first().map(String::as_str).unwrap_or("")) size="8" placeholder="all"; }
+                Some(hotels) if !hotels.is_empty() => fieldset {
+                    legend { "Hotels" }
+                    @for h in &hotels {
+                        label { input type="checkbox" name="hotel" value=(h) checked[form.has(&form.hotels, h)]; " " (h) } " "
+                    }
+                }
+                Some(_) => {}
+            }
+            label { "Phone number " input type="search" name="phone" value=(form.phone) placeholder="06 12 34 56 78" size="16"; }
+            label { "Campaign " input type="search" name="campaign" value=(form.campaign) size="14"; }
+            fieldset {
+                legend { "Check-in" }
+                input type="date" name="check_in_from" value=(form.check_in_from) aria-label="check-in from";
+                " – "
+                input type="date" name="check_in_to" value=(form.check_in_to) aria-label="check-in to";
+            }
+            fieldset {
+                legend { "Check-out" }
+                input type="date" name="check_out_from" value=(form.check_out_from) aria-label="check-out from";
+                " – "
+                input type="date" name="check_out_to" value=(form.check_out_to) aria-label="check-out to";
+            }
+            fieldset {
+                legend { "Channel" }
+                @for c in Channel::ALL {
+                    label { input type="checkbox" name="channel" value=(c.name()) checked[form.has(&form.channels, c.name())]; " " (channel_label(c)) } " "
+                }
+            }
+            fieldset {
+                legend { "Status" }
+                @for s in MessageStatus::ALL {
+                    label { input type="checkbox" name="status" value=(s.name()) checked[form.has(&form.statuses, s.name())]; " " (s.labels().0) } " "
+                }
+            }
+            button type="submit" { "Filter" }
+            a href="/messages" { "Reset" }
+        }
+    }
+}
+
+fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Sms => "SMS",
+        Channel::Email => "Email",
+    }
+}
+
+fn list_body(
+    visitor: &Visitor,
+    form: &MessageFilterForm,
+    error: Option<&str>,
+    counts: &Counts,
+    rows: &[Message],
+    next: &str,
+) -> Markup {
+    let filter = form.query_string();
+    let with_status = |s: MessageStatus| {
+        let mut f = form.clone();
+        f.statuses = vec![s.name().to_string()];
+        format!("/messages?{}", f.query_string())
+    };
+    html! {
+        h1 { "Messages envoyés " small.hint { "· Sent messages" } }
+        (filters(visitor, form))
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        div.counts aria-label="Counts per status" {
+            span { strong { (counts.total) } " messages" }
+            @for (s, n) in &counts.by_status {
+                a href=(with_status(*s)) { (layout::status(*s)) " " strong { (n) } }
+            }
+        }
+        @if visitor.caller.may_call(EXPORT_MESSAGES) && error.is_none() {
+            p { a href={"/messages.csv?" (filter)} download { "Download CSV" } span.hint { " — every message of this filter" } }
+        }
+        @if rows.is_empty() && error.is_none() {
+            p.hint { "No message matches this filter." }
+        } @else if !rows.is_empty() {
+            table {
+                thead { tr {
+                    th { "Sent" } th { "Status" } th { "Channel" } th { "Recipient" } th { "Guest" }
+                    th { "Campaign" } th { "Check-in" } th { "Check-out" } th { "Provider error" }
+                } }
+                tbody {
+                    @for m in rows {
+                        tr {
+                            td { a href={"/messages/" (m.id)} { (time(m.created_at)) } }
+                            td { (layout::status(m.status)) }
+                            td { (channel_label(m.channel)) }
+                            td {
+                                @match m.channel {
+                                    Channel::Email => (m.recipient_email.as_deref().unwrap_or("")),
+                                    _ => (phone_for(visitor, m.recipient_phone.as_deref())),
+                                }
+                                @if !m.phone_valid && m.channel != Channel::Email { " " small.hint { "(not a valid number)" } }
+                            }
+                            td { (m.guest_name.as_deref().unwrap_or("")) }
+                            td {
+                                @match (&m.campaign_id, &m.campaign_name) {
+                                    (Some(id), name) => a href={"/campaigns/" (urlencode(&m.hotel_id)) "/" (urlencode(id))} { (name.as_deref().unwrap_or(id)) },
+                                    (None, name) => (name.as_deref().unwrap_or("")),
+                                }
+                            }
+                            td { (date(m.check_in_date)) }
+                            td { (date(m.check_out_date)) }
+                            td { (error_text(m)) }
+                        }
+                    }
+                }
+            }
+        }
+        div.pager {
+            @if !form.page.is_empty() { a href={"/messages?" (filter)} { "« First page" } }
+            @if !next.is_empty() {
+                a href={"/messages?" (filter) (if filter.is_empty() { "" } else { "&" }) "page=" (urlencode(next))} rel="next" { "Next page »" }
+            }
+        }
+    }
+}
+
+fn error_text(m: &Message) -> String {
+    match (&m.error_code, &m.error_message) {
+        (None, None) => String::new(),
+        (code, message) => {
+            let category = m.error_category.name();
+            let text = [code.as_deref(), message.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("{text} ({category})")
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub async fn detail_page(
+    State(console): State<Arc<Console>>,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    visitor.require(GET_MESSAGE_HISTORY)?;
+    let app = &console.app;
+    let m = service::get(app, &visitor.caller, &id).await?;
+    let history = service::history(app, &visitor.caller, &id).await?;
+    let body = html! {
+        p { a href="/messages" { "« Sent messages" } }
+        h1 { "Message " (layout::status(m.status)) }
+        dl.fields {
+            dt { "Hotel" } dd { (m.hotel_id) }
+            dt { "Channel" } dd { (channel_label(m.channel)) }
+            @if let Some(p) = &m.recipient_phone {
+                dt { "Phone" } dd { (phone_for(&visitor, Some(p))) @if !m.phone_valid { " (not a valid number)" } }
+            }
+            @if let Some(e) = &m.recipient_email { dt { "Email" } dd { (e) } }
+            dt { "Guest" } dd { (m.guest_name.as_deref().unwrap_or("")) }
+            dt { "Campaign" } dd { (m.campaign_name.as_deref().unwrap_or("")) }
+            dt { "Check-in / check-out" } dd { (date(m.check_in_date)) " → " (date(m.check_out_date)) }
+            dt { "Recorded" } dd { (time(m.created_at)) }
+            dt { "Status since" } dd { (time(m.status_changed_at)) }
+            dt { "Provider" } dd { (m.provider.as_deref().unwrap_or("")) " " (m.provider_message_id.as_deref().unwrap_or("")) }
+            dt { "Provider error" } dd { (error_text(&m)) }
+            dt { "Reservation" } dd { (m.pms_reservation_id.as_deref().unwrap_or("")) }
+            dt { "Id" } dd { code { (m.id) } }
+        }
+        h2 { "Status history" }
+        @if history.is_empty() {
+            p.hint { "No provider event has been received for this message." }
+        } @else {
+            table {
+                thead { tr { th { "Happened" } th { "Status" } th { "Received" } th { "Outcome" } th { "Error" } } }
+                tbody {
+                    @for e in &history {
+                        tr {
+                            td { (time(e.occurred_at)) }
+                            td { (layout::status(e.status)) }
+                            td { (time(e.received_at)) }
+                            td { (format!("{:?}", e.outcome).to_lowercase()) }
+                            td {
+                                (e.error_code.as_deref().unwrap_or("")) " " (e.error_message.as_deref().unwrap_or(""))
+                            }
+                        }
+                    }
+                }
+            }
+            p.hint { "The current status is the highest-ranked event, whatever order the provider sent them in; stale and duplicate events are kept for the record." }
+        }
+        dl.fields {
+            dt { "Sent" } dd { (opt_time(m.sent_at)) }
+            dt { "Delivered" } dd { (opt_time(m.delivered_at)) }
+            dt { "Read" } dd { (opt_time(m.read_at)) }
+            dt { "Failed" } dd { (opt_time(m.failed_at)) }
+        }
+    };
+    Ok(visitor.page(
+        StatusCode::OK,
+        layout::page(&visitor, "Message", Section::Messages, body),
+    ))
+}
+
+/// Streams every message of the filter as CSV (the `sentlog export` columns).
+pub async fn csv(
+    State(console): State<Arc<Console>>,
+    visitor: Visitor,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    visitor.require(EXPORT_MESSAGES)?;
+    let form = MessageFilterForm::read(&Pairs::parse(query.as_deref().unwrap_or("")));
+    let draft = form
+        .draft()
+        .map_err(|e| PageError::Invalid(e.to_string()))?;
+    let q = service::query(&console.app, &visitor.caller, draft)?;
+    let rows = ReceiverStream::new(service::export(console.app.clone(), q)).map(|r| {
+        r.map(|m| csv_line(&crate::export_csv::record(&m.into())))
+            .map_err(|e| std::io::Error::other(PageError::from(e).message()))
+    });
+    let header = tokio_stream::once(Ok(csv_line(&crate::export_csv::HEADER)));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sentlog-messages.csv\"",
+            ),
+        ],
+        Body::from_stream(header.chain(rows)),
+    )
+        .into_response())
+}
+
+fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = w.write_record(fields);
+    w.into_inner().unwrap_or_default()
+}

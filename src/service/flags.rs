@@ -1,0 +1,124 @@
+//! The CSM flag queue: list, read, move through the workflow, and run a pass now.
+use chrono::{DateTime, Utc};
+
+use super::ServiceError;
+use super::paging::fetch_page;
+use crate::app::AppState;
+use crate::domain::FieldError;
+use crate::domain::access::Caller;
+use crate::domain::flag::{self, Flag, FlagChange, FlagQuery, FlagReason, FlagState};
+use crate::domain::message::{optional, required};
+use crate::domain::page::Cursor;
+use crate::domain::phone;
+use crate::domain::run::{ReconciliationRun, Trigger};
+use crate::store::flags as store;
+
+/// A flag filter as sent (empty = not filtered on).
+#[derive(Debug, Clone, Default)]
+pub struct FlagFilterDraft {
+    pub hotel_ids: Vec<String>,
+    pub states: Vec<FlagState>,
+    pub reasons: Vec<FlagReason>,
+    pub campaign_name: String,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// The filter validated and narrowed to the caller's hotels.
+pub fn query(caller: &Caller, draft: FlagFilterDraft) -> Result<FlagQuery, ServiceError> {
+    let mut hotel_ids = caller.resolve_hotels("hotel_ids", draft.hotel_ids)?;
+    hotel_ids.sort();
+    hotel_ids.dedup();
+    let (mut states, mut reasons) = (draft.states, draft.reasons);
+    states.sort();
+    states.dedup();
+    reasons.sort();
+    reasons.dedup();
+    Ok(FlagQuery {
+        hotel_ids,
+        states,
+        reasons,
+        campaign_name: optional("campaign_name", &draft.campaign_name)?.map(|n| n.to_lowercase()),
+        created_after: draft.created_after,
+        created_before: draft.created_before,
+    })
+}
+
+/// One page of flags, oldest first, and the next page's token.
+pub async fn list(
+    state: &AppState,
+    query: FlagQuery,
+    page_size: i32,
+    page_token: &str,
+) -> Result<(Vec<Flag>, String), ServiceError> {
+    let fingerprint = query.fingerprint();
+    fetch_page(
+        state,
+        page_size,
+        page_token,
+        fingerprint,
+        "flag",
+        move |c, cursor, limit| store::list(c, &query, cursor, limit),
+        |f| Cursor {
+            at: f.created_at,
+            id: f.id.clone(),
+        },
+    )
+    .await
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Flag, ServiceError> {
+    let id = required("id", id)?;
+    let hotels = caller.visible_hotels();
+    let what = format!("flag {id:?}");
+    state
+        .store
+        .run(move |c| store::get(c, &id, &hotels))
+        .await
+        .map_err(ServiceError::store(what))
+}
+
+/// Moves a flag along the workflow (or only changes its note); a corrected phone is
+/// read in the flag's hotel region and must be a valid number.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    mut change: FlagChange,
+) -> Result<Flag, ServiceError> {
+    let id = required("id", id)?;
+    flag::check_change(&change)?;
+    if let Some(raw) = change.corrected_phone.take() {
+        let current = get(state, caller, &id).await?;
+        let n = phone::normalize(&raw, state.regions.for_hotel(&current.hotel_id));
+        if !n.valid {
+            return Err(FieldError::new(
+                "corrected_phone",
+                format!("{raw:?} is not a valid phone number"),
+            )
+            .into());
+        }
+        change.corrected_phone = Some(n.stored);
+    }
+    let hotels = caller.visible_hotels();
+    let what = format!("flag {id:?}");
+    let by = caller.name.clone();
+    let now = Utc::now();
+    let updated = state
+        .store
+        .run(move |c| store::update(c, &id, &hotels, &change, &by, now))
+        .await
+        .map_err(ServiceError::store(what))?;
+    tracing::info!(flag_id = %updated.id, state = updated.state.name(), by = %caller.name, "flag updated");
+    Ok(updated)
+}
+
+/// Runs a reconciliation pass now over the requested hotels (or all the caller's).
+pub async fn run_now(
+    state: &AppState,
+    caller: &Caller,
+    hotel_ids: Vec<String>,
+) -> Result<ReconciliationRun, ServiceError> {
+    let hotels = caller.resolve_hotels("hotel_ids", hotel_ids)?;
+    Ok(state.reconciler.run_once(Trigger::Manual, hotels).await?)
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server over a real socket, on SQLite and PostgreSQL.
 mod access;
 mod common;
+mod console;
 mod erasure;
 mod export;
 mod hardening;

@@ -1,0 +1,446 @@
+//! The web console over a real HTTP socket: sign-in, filters, paging, hotel scoping,
+//! escaping, CSV, CSRF and the flag workflow, on SQLite and PostgreSQL.
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use sentlog::config::{Settings, TokenSettings};
+use sentlog::domain::access::{hex, token_hash};
+use sentlog::proto::{self, Channel, MessageStatus};
+
+use crate::backend_tests;
+use crate::common::*;
+
+backend_tests!(
+    sign_in_filters_paging_and_hotel_scope,
+    flag_queue_workflow_with_csrf
+);
+
+/// A cookie-keeping HTTP client that does not follow redirects (tests look at them).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: String,
+    body: String,
+}
+
+impl Page {
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with csrf")
+            + 19;
+        self.body[at..].split('"').next().unwrap().to_string()
+    }
+
+    /// Message ids linked from the list's rows.
+    fn message_ids(&self) -> Vec<String> {
+        self.body
+            .split("href=\"/messages/")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_string())
+            .collect()
+    }
+
+    /// The href of the "Next page" link, if any.
+    fn next_link(&self) -> Option<String> {
+        let end = self.body.find("rel=\"next\"")?;
+        let start = self.body[..end].rfind("href=\"")? + 6;
+        Some(
+            self.body[start..end]
+                .split('"')
+                .next()?
+                .replace("&amp;", "&"),
+        )
+    }
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> Browser {
+        let addr = server
+            .server
+            .as_ref()
+            .unwrap()
+            .console_addr
+            .expect("console on");
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://{addr}"),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let request = match &self.cookie {
+            Some(c) => request.header("cookie", c),
+            None => request,
+        };
+        let response = request.send().await.expect("console answers");
+        if let Some(set) = response.headers().get("set-cookie") {
+            let set = set.to_str().unwrap();
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+                "{set}"
+            );
+            self.cookie = Some(set.split(';').next().unwrap().to_string());
+        }
+        Page {
+            status: response.status(),
+            location: response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let r = self.http.get(format!("{}{path}", self.base));
+        self.send(r).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(r).await
+    }
+}
+
+fn with_tokens(s: &mut Settings) {
+    s.tokens = [
+        ("tok-ingest", "ingest", "h1"),
+        ("tok-agent-h1", "agent", "h1"),
+        ("tok-csm-h1", "csm", "h1"),
+    ]
+    .iter()
+    .map(|(token, role, hotels)| TokenSettings {
+        name: format!("{role}-{hotels}"),
+        role: role.to_string(),
+        hotels: vec![hotels.to_string()],
+        sha256: hex(&token_hash(token)),
+    })
+    .collect();
+}
+
+fn stay(m: &mut proto::NewMessage, check_in: &str, check_out: &str) {
+    m.check_in_date = check_in.into();
+    m.check_out_date = check_out.into();
+}
+
+async fn sign_in_filters_paging_and_hotel_scope(db: TestDb) {
+    let server = TestServer::start_with(db, with_tokens).await;
+    // Seed through a second instance without tokens on the same database.
+    let seeder = server
+        .another_instance(|s| s.console_listen = "off".into())
+        .await;
+    let mut client = seeder.messages();
+    let mut batch = Vec::new();
+    for i in 0..60 {
+        let mut m = new_message("h1", &format!("bulk-{i}"), "+33 6 00 00 00 01");
+        stay(&mut m, "2026-12-01", "2026-12-03");
+        batch.push(m);
+    }
+    let mut sms = new_message("h1", "sms-1", "06 12 34 56 78");
+    sms.channel = Channel::Sms as i32;
+    sms.campaign_id = "c-upsell".into();
+    sms.campaign_name = "Spa upsell".into();
+    stay(&mut sms, "2026-12-24", "2026-12-27");
+    let mut script = new_message("h1", "xss", "+33 6 99 99 99 99");
+    script.guest_name = "<script>alert(1)</script>".into();
+    stay(&mut script, "2026-12-10", "2026-12-31");
+    let mut other = new_message("h2", "other", "06 12 34 56 78");
+    other.guest_name = "Guest of another hotel".into();
+    batch.extend([sms, script, other]);
+    let ids = record(&mut client, batch).await;
+    let (sms_id, other_id) = (ids[60].clone(), ids[62].clone());
+    client
+        .update_statuses(proto::UpdateStatusesRequest {
+            events: vec![proto::StatusEvent {
+                message_id: sms_id.clone(),
+                status: MessageStatus::Delivered as i32,
+                occurred_at: Some(prost_types::Timestamp {
+                    seconds: 1_790_000_000,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+
+    let mut browser = Browser::new(&server);
+    // Not signed in: to the sign-in page, and back after.
+    let page = browser.get("/messages?channel=SMS").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/signin?next=%2Fmessages%3Fchannel%3DSMS");
+    let refused = browser.post("/signin", &[("token", "nope")]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let ingest = browser.post("/signin", &[("token", "tok-ingest")]).await;
+    assert_eq!(ingest.status, StatusCode::UNAUTHORIZED);
+    assert!(ingest.body.contains("for services"));
+    assert!(browser.cookie.is_none());
+    let signed_in = browser
+        .post(
+            "/signin",
+            &[("token", "tok-agent-h1"), ("next", "/messages?channel=SMS")],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location, "/messages?channel=SMS");
+    let cookie = browser.cookie.clone().expect("a session cookie");
+    assert!(
+        !cookie.contains("tok-agent-h1"),
+        "the cookie holds no token"
+    );
+    let offsite = browser
+        .post(
+            "/signin",
+            &[("token", "tok-agent-h1"), ("next", "//evil.example")],
+        )
+        .await;
+    assert_eq!(
+        offsite.location, "/messages",
+        "never redirects off the console"
+    );
+
+    // The first page: this hotel only, newest first, counts above, escaped names.
+    let page = browser.get("/messages").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("62</strong> messages"),
+        "h1 only in the counts"
+    );
+    assert!(!page.body.contains("Guest of another hotel"));
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!page.body.contains("<script>alert(1)"));
+    let first = page.message_ids();
+    assert_eq!(first.len(), 50);
+    assert!(!first.contains(&other_id));
+    let next = page.next_link().expect("a next page");
+    let second = browser.get(&next).await;
+    let rest = second.message_ids();
+    assert_eq!(rest.len(), 12);
+    assert!(second.next_link().is_none());
+    let all: HashSet<_> = first.iter().chain(&rest).collect();
+    assert_eq!(all.len(), 62, "no repeat, no skip");
+
+    // Each filter alone: a national-format phone, campaign, dates, channel, status.
+    for (query, expected) in [
+        ("phone=06+12+34+56+78", vec![&sms_id]),
+        ("phone=%2B33612345678&channel=SMS", vec![&sms_id]),
+        ("campaign=spa", vec![&sms_id]),
+        (
+            "check_in_from=2026-12-20&check_in_to=2026-12-25",
+            vec![&sms_id],
+        ),
+        (
+            "check_out_from=2026-12-27&check_out_to=2026-12-27",
+            vec![&sms_id],
+        ),
+        ("channel=SMS", vec![&sms_id]),
+        ("status=DELIVERED", vec![&sms_id]),
+        ("status=DELIVERED&channel=WHATSAPP", vec![]),
+    ] {
+        let page = browser.get(&format!("/messages?{query}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{query}");
+        let got = page.message_ids();
+        assert_eq!(got.iter().collect::<Vec<_>>(), expected, "{query}");
+    }
+    let found = browser.get("/messages?phone=06+12+34+56+78").await;
+    assert!(
+        found.body.contains("Livré"),
+        "status in the console's words"
+    );
+    assert!(
+        !found.body.contains("+33612345678"),
+        "agents see masked phones"
+    );
+    // Bad input names the field and keeps the form.
+    let bad = browser.get("/messages?check_in_from=24%2F12%2F2026").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("check_in_from"), "{}", bad.body);
+    let foreign = browser.get("/messages?hotel=h2").await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+
+    // One message with its history; another hotel's is not found.
+    let detail = browser.get(&format!("/messages/{sms_id}")).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.body.contains("Status history") && detail.body.contains("Livré"));
+    assert_eq!(
+        browser.get(&format!("/messages/{other_id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // The campaign funnel, drawn in SVG.
+    let campaign = browser.get("/campaigns/h1/c-upsell").await;
+    assert_eq!(campaign.status, StatusCode::OK);
+    assert!(campaign.body.contains("<svg") && campaign.body.contains("100.0 %"));
+    assert_eq!(
+        browser.get("/campaigns/h2/c-checkin").await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // CSV of the current filter: every matching message, streamed.
+    let csv = browser.get("/messages.csv?channel=WHATSAPP").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 61);
+    assert!(rows.iter().all(|r| &r[1] == "h1"));
+
+    // Agents do not work the flag queue.
+    assert_eq!(browser.get("/flags").await.status, StatusCode::FORBIDDEN);
+    // Signing out needs the form's CSRF token, then ends the session.
+    let page = browser.get("/messages").await;
+    assert_eq!(
+        browser.post("/signout", &[("csrf", "forged")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let out = browser.post("/signout", &[("csrf", &page.csrf())]).await;
+    assert_eq!(out.location, "/signin");
+    assert_eq!(browser.get("/messages").await.status, StatusCode::SEE_OTHER);
+    seeder.stop().await;
+    server.stop().await;
+}
+
+async fn flag_queue_workflow_with_csrf(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut m = new_message("h", "m-mismatch", "06 12 34 56 78");
+    m.channel = Channel::Sms as i32;
+    m.status = MessageStatus::Undelivered as i32;
+    m.provider = "twilio".into();
+    m.error_code = "30003".into();
+    m.pms_guest_id = "g-1".into();
+    m.guest_name = "Camille Martin".into();
+    record(&mut server.messages(), vec![m]).await;
+    server
+        .guests()
+        .upsert_guests(proto::UpsertGuestsRequest {
+            guests: vec![proto::PmsGuest {
+                hotel_id: "h".into(),
+                pms_guest_id: "g-1".into(),
+                full_name: "Camille Martin".into(),
+                phone: "06 12 34 56 87".into(),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+
+    // No tokens: no sign-in, a banner says so, and forms still carry CSRF tokens.
+    let mut browser = Browser::new(&server);
+    let queue = browser.get("/flags").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.body.contains("Sign-in is off"));
+    assert!(queue.body.contains("No flag to work on"));
+    let csrf = queue.csrf();
+    let forged = browser.post("/reconcile", &[("csrf", "x")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let mut stranger = Browser::new(&server);
+    stranger.get("/flags").await;
+    let foreign = stranger.post("/reconcile", &[("csrf", &csrf)]).await;
+    assert_eq!(
+        foreign.status,
+        StatusCode::FORBIDDEN,
+        "another session's token"
+    );
+
+    let ran = browser
+        .post("/reconcile", &[("csrf", &csrf), ("return", "/flags")])
+        .await;
+    assert_eq!(ran.status, StatusCode::SEE_OTHER);
+    assert!(ran.location.starts_with("/flags?done="), "{}", ran.location);
+    let queue = browser.get(&ran.location).await;
+    assert!(queue.body.contains("1 flags raised"));
+    assert!(queue.body.contains("phone mismatch"));
+    assert!(
+        queue.body.contains("+33612345687"),
+        "PMS phone beside the message's"
+    );
+    let flag_id = queue
+        .body
+        .split("id=\"flag-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let path = format!("/flags/{flag_id}");
+    // The workflow rules of UpdateFlag: OPEN cannot jump to RESOLVED.
+    let jump = browser
+        .post(&path, &[("csrf", &csrf), ("state", "RESOLVED")])
+        .await;
+    assert_eq!(jump.status, StatusCode::CONFLICT);
+    assert!(jump.body.contains("not a move"), "{}", jump.body);
+    let no_csrf = browser.post(&path, &[("state", "ACKNOWLEDGED")]).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let ack = browser
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("state", "ACKNOWLEDGED"),
+                ("note", "calling the guest"),
+            ],
+        )
+        .await;
+    assert_eq!(ack.status, StatusCode::SEE_OTHER);
+    let bad_phone = browser
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("state", "RESOLVED"),
+                ("corrected_phone", "not a phone"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_phone.status, StatusCode::BAD_REQUEST);
+    assert!(bad_phone.body.contains("corrected_phone"));
+    let resolved = browser
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("state", "RESOLVED"),
+                ("corrected_phone", "06 12 34 56 87"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, StatusCode::SEE_OTHER);
+    // The queue shrinks; the resolved flag is one filter away, with the fix.
+    assert!(
+        browser
+            .get("/flags")
+            .await
+            .body
+            .contains("No flag to work on")
+    );
+    let done = browser.get("/flags?state=RESOLVED").await;
+    assert!(done.body.contains(&format!("id=\"flag-{flag_id}\"")));
+    let flag = server
+        .reconciliation()
+        .get_flag(proto::GetFlagRequest { id: flag_id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(flag.corrected_phone, "+33612345687");
+    assert_eq!(flag.note, "calling the guest");
+    server.stop().await;
+}

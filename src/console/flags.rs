@@ -73,7 +73,7 @@ pub async fn queue_page(
         } @else if !rows.is_empty() {
             table {
                 thead { tr {
-                    th { "Raised" } th { "Reason" } th { "State" } th { "Message phone" } th { "PMS phone" }
+                    th { "Raised (UTC)" } th { "Reason" } th { "State" } th { "Message phone" } th { "PMS phone" }
                     th { "Suggested" } th { "Guest" } th { "Campaign" } th { "Work it" }
                 } }
                 tbody {
@@ -126,7 +126,7 @@ fn row(visitor: &Visitor, f: &Flag, here: &str) -> Markup {
         .collect();
     html! {
         tr id={"flag-" (f.id)} {
-            td { (time(f.created_at)) }
+            td.t { (time(f.created_at)) }
             td { strong { (reason_label(f.reason)) } br; small.hint { (f.detail) } }
             td { (f.state.name().to_lowercase()) @if let Some(n) = &f.note { br; small.hint { "note: " (n) } } }
             td { a href={"/messages/" (f.message_id)} { (phone_for(visitor, f.message_phone.as_deref())) (f.message_email.as_deref().unwrap_or("")) } }

@@ -32,7 +32,8 @@ th{background:#eef1f5;font-weight:600}tr:hover td{background:#fafbfd}
 dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;border:1px solid #dde1e7;padding:.7rem;border-radius:6px}
 dl.fields dt{color:#5b6472}dl.fields dd{margin:0}
 .actions form{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}
-.actions textarea{width:14rem;height:2.2rem}
+.actions textarea{width:9rem;height:2.2rem}
+td.t{white-space:nowrap}
 "#;
 
 fn head(title: &str) -> Markup {
@@ -105,7 +106,7 @@ pub fn status(s: MessageStatus) -> Markup {
 }
 
 pub fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 pub fn opt_time(t: Option<DateTime<Utc>>) -> String {

@@ -137,6 +137,10 @@ fn list_body(
     next: &str,
 ) -> Markup {
     let filter = form.query_string();
+    let many_hotels = match &visitor.caller.hotels {
+        HotelScope::All => true,
+        HotelScope::Only(set) => set.len() > 1,
+    };
     let with_status = |s: MessageStatus| {
         let mut f = form.clone();
         f.statuses = vec![s.name().to_string()];
@@ -160,16 +164,17 @@ fn list_body(
         } @else if !rows.is_empty() {
             table {
                 thead { tr {
-                    th { "Sent" } th { "Status" } th { "Channel" } th { "Recipient" } th { "Guest" }
+                    th { "Date (UTC)" } @if many_hotels { th { "Hotel" } } th { "Status" } th { "Channel" } th { "Recipient" } th { "Guest" }
                     th { "Campaign" } th { "Check-in" } th { "Check-out" } th { "Provider error" }
                 } }
                 tbody {
                     @for m in rows {
                         tr {
-                            td { a href={"/messages/" (m.id)} { (time(m.created_at)) } }
+                            td.t { a href={"/messages/" (m.id)} { (time(m.created_at)) } }
+                            @if many_hotels { td { (m.hotel_id) } }
                             td { (layout::status(m.status)) }
                             td { (channel_label(m.channel)) }
-                            td {
+                            td.recipient {
                                 @match m.channel {
                                     Channel::Email => (m.recipient_email.as_deref().unwrap_or("")),
                                     _ => (phone_for(visitor, m.recipient_phone.as_deref())),
@@ -241,8 +246,8 @@ pub async fn detail_page(
             dt { "Guest" } dd { (m.guest_name.as_deref().unwrap_or("")) }
             dt { "Campaign" } dd { (m.campaign_name.as_deref().unwrap_or("")) }
             dt { "Check-in / check-out" } dd { (date(m.check_in_date)) " → " (date(m.check_out_date)) }
-            dt { "Recorded" } dd { (time(m.created_at)) }
-            dt { "Status since" } dd { (time(m.status_changed_at)) }
+            dt { "Recorded (UTC)" } dd { (time(m.created_at)) }
+            dt { "Status since (UTC)" } dd { (time(m.status_changed_at)) }
             dt { "Provider" } dd { (m.provider.as_deref().unwrap_or("")) " " (m.provider_message_id.as_deref().unwrap_or("")) }
             dt { "Provider error" } dd { (error_text(&m)) }
             dt { "Reservation" } dd { (m.pms_reservation_id.as_deref().unwrap_or("")) }
@@ -253,7 +258,7 @@ pub async fn detail_page(
             p.hint { "No provider event has been received for this message." }
         } @else {
             table {
-                thead { tr { th { "Happened" } th { "Status" } th { "Received" } th { "Outcome" } th { "Error" } } }
+                thead { tr { th { "Happened (UTC)" } th { "Status" } th { "Received (UTC)" } th { "Outcome" } th { "Error" } } }
                 tbody {
                     @for e in &history {
                         tr {
@@ -271,7 +276,7 @@ pub async fn detail_page(
             p.hint { "The current status is the highest-ranked event, whatever order the provider sent them in; stale and duplicate events are kept for the record." }
         }
         dl.fields {
-            dt { "Sent" } dd { (opt_time(m.sent_at)) }
+            dt { "Sent (UTC)" } dd { (opt_time(m.sent_at)) }
             dt { "Delivered" } dd { (opt_time(m.delivered_at)) }
             dt { "Read" } dd { (opt_time(m.read_at)) }
             dt { "Failed" } dd { (opt_time(m.failed_at)) }

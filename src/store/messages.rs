@@ -22,7 +22,7 @@ const INSERT_CHUNK: usize = 400;
 /// The event id of the status a message was recorded with.
 pub const RECORDED_EVENT_ID: &str = "recorded";
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
     pub id: String,

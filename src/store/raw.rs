@@ -1,0 +1,175 @@
+//! The benchmark's baseline: the same reads and writes the service does, written as
+//! plain SQL statements and run through the driver with nothing around them, so the
+//! benchmark can say how close the service comes to the database's own limit. Values
+//! are inlined as quoted literals; only `sentlog-bench` calls this module.
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::BigInt;
+
+use super::messages::{MessageRow, to_db};
+use super::{DbConn, StoreError, WriteTransaction};
+use crate::domain::filter::MessageQuery;
+use crate::domain::message::MessageStatus;
+use crate::domain::status::rank;
+use crate::with_conn;
+
+fn text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    text(&to_db(t).format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+}
+
+fn date(d: NaiveDate) -> String {
+    text(&d.to_string())
+}
+
+fn list_of(items: impl IntoIterator<Item = String>) -> String {
+    items.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// The WHERE clause of a filter, as the service's query applies it (a campaign name
+/// through the small campaigns table, like the service's first lookup).
+pub fn where_clause(q: &MessageQuery) -> String {
+    let mut parts = vec!["1 = 1".to_string()];
+    let texts = |v: &[String]| list_of(v.iter().map(|s| text(s)));
+    if !q.hotel_ids.is_empty() {
+        parts.push(format!("hotel_id IN ({})", texts(&q.hotel_ids)));
+    }
+    if !q.phone_forms.is_empty() {
+        parts.push(format!("recipient_phone IN ({})", texts(&q.phone_forms)));
+    }
+    if let Some(needle) = &q.campaign_name {
+        let hotels = match q.hotel_ids.is_empty() {
+            true => String::new(),
+            false => format!("hotel_id IN ({}) AND ", texts(&q.hotel_ids)),
+        };
+        parts.push(format!(
+            "campaign_name IN (SELECT name FROM campaigns WHERE {hotels}name_folded LIKE {})",
+            text(&format!("%{needle}%"))
+        ));
+    }
+    for (column, range) in [
+        ("check_in_date", q.check_in),
+        ("check_out_date", q.check_out),
+    ] {
+        if let Some(d) = range.from {
+            parts.push(format!("{column} >= {}", date(d)));
+        }
+        if let Some(d) = range.to {
+            parts.push(format!("{column} <= {}", date(d)));
+        }
+    }
+    if !q.channels.is_empty() {
+        parts.push(format!(
+            "channel IN ({})",
+            list_of(q.channels.iter().map(|c| c.code().to_string()))
+        ));
+    }
+    if !q.statuses.is_empty() {
+        parts.push(format!(
+            "status IN ({})",
+            list_of(q.statuses.iter().map(|s| s.code().to_string()))
+        ));
+    }
+    if let Some(t) = q.created_after {
+        parts.push(format!("created_at >= {}", time(t)));
+    }
+    if let Some(t) = q.created_before {
+        parts.push(format!("created_at < {}", time(t)));
+    }
+    parts.join(" AND ")
+}
+
+/// One page of the filter, newest first, every column (what ListMessages reads).
+pub fn list(conn: &mut DbConn, q: &MessageQuery, limit: usize) -> Result<usize, StoreError> {
+    let sql = format!(
+        "SELECT * FROM messages WHERE {} ORDER BY created_at DESC, id DESC LIMIT {limit}",
+        where_clause(q)
+    );
+    let rows: Vec<MessageRow> = with_conn!(conn, c => sql_query(&sql).load(c)?);
+    Ok(rows.len())
+}
+
+#[derive(QueryableByName)]
+struct Group {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Counts of the filter per status, channel and error category (what CountMessages reads).
+pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT status, channel, error_category, COUNT(*) AS n FROM messages WHERE {} \
+         GROUP BY status, channel, error_category",
+        where_clause(q)
+    );
+    let groups: Vec<Group> = with_conn!(conn, c => sql_query(&sql).load(c)?);
+    Ok(groups.iter().map(|g| g.n).sum())
+}
+
+/// A status event, as the baseline writes it.
+pub struct RawEvent {
+    pub message_id: String,
+    pub event_id: String,
+    pub status: MessageStatus,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The writes of UpdateStatuses as plain statements, one transaction per batch: keep
+/// the event unless it is a duplicate, and move the message's status when the event
+/// outranks it (stale events change nothing). Returns the statuses changed.
+pub fn apply_events(
+    conn: &mut DbConn,
+    events: &[RawEvent],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let received = time(now);
+    let mut statements = Vec::with_capacity(events.len() * 2);
+    for e in events {
+        let lower: Vec<String> = crate::domain::message::MessageStatus::ALL
+            .into_iter()
+            .filter(|s| rank(*s) < rank(e.status))
+            .map(|s| s.code().to_string())
+            .collect();
+        let at = time(e.occurred_at);
+        let column = match e.status {
+            MessageStatus::Sent => Some("sent_at"),
+            MessageStatus::Delivered => Some("delivered_at"),
+            MessageStatus::Read => Some("read_at"),
+            MessageStatus::Failed | MessageStatus::Undelivered => Some("failed_at"),
+            _ => None,
+        };
+        statements.push(format!(
+            "INSERT INTO status_events (message_id, event_id, status, occurred_at, received_at, \
+             error_category, outcome) VALUES ({}, {}, {}, {at}, {received}, 0, 1) \
+             ON CONFLICT DO NOTHING",
+            text(&e.message_id),
+            text(&e.event_id),
+            e.status.code()
+        ));
+        statements.push(format!(
+            "UPDATE messages SET status = {}, status_changed_at = {at}, status_event_id = {}, \
+             updated_at = {received}{} WHERE id = {} AND status IN ({})",
+            e.status.code(),
+            text(&e.event_id),
+            column
+                .map(|c| format!(", {c} = COALESCE({c}, {at})"))
+                .unwrap_or_default(),
+            text(&e.message_id),
+            list_of(lower)
+        ));
+    }
+    with_conn!(conn, c => c.write_transaction(|c| {
+        let mut changed = 0;
+        for (i, s) in statements.iter().enumerate() {
+            let n = sql_query(s).execute(c)?;
+            if i % 2 == 1 {
+                changed += n;
+            }
+        }
+        Ok::<_, StoreError>(changed)
+    }))
+}

@@ -36,6 +36,9 @@ struct Args {
     /// Calls per client for each query measure (8 clients).
     #[arg(long, default_value_t = 50)]
     calls: usize,
+    /// Also print the database's plan of each filter's list query.
+    #[arg(long)]
+    explain: bool,
     /// Write the figures as JSON too.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -101,6 +104,14 @@ fn main() -> anyhow::Result<()> {
     println!("| measure | figure |\n| --- | --- |");
     for (what, figure) in &table.rows {
         println!("| {what} | {figure} |");
+    }
+    if args.explain {
+        for (name, filter) in filters(&seeded) {
+            let query = message_query(filter, &config.regions)?;
+            let mut conn = store.conn()?;
+            let plan = messages::explain_list(&mut conn, &query)?;
+            println!("\n{name}:\n```\n{}\n```", plan.join("\n"));
+        }
     }
     if let Some(path) = args.json {
         let map: serde_json::Map<String, serde_json::Value> = table
@@ -328,6 +339,15 @@ fn seed(store: &Store, regions: &RegionMap, n: usize, table: &mut Table) -> anyh
     })
 }
 
+/// A filter from the wire, as the service reads it (every hotel in scope).
+fn message_query(
+    filter: proto::MessageFilter,
+    regions: &RegionMap,
+) -> anyhow::Result<MessageQuery> {
+    let draft = FilterDraft::try_from(filter).map_err(|e| anyhow::anyhow!(e))?;
+    MessageQuery::build(draft, regions).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// p50 and p99 of `samples` (milliseconds).
 fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     samples.sort_by(|a, b| a.total_cmp(b));
@@ -467,8 +487,7 @@ async fn measure(
     let calls = args.calls;
 
     for (name, filter) in filters(seeded) {
-        let draft = FilterDraft::try_from(filter.clone()).map_err(|e| anyhow::anyhow!(e))?;
-        let query = MessageQuery::build(draft, regions).map_err(|e| anyhow::anyhow!(e))?;
+        let query = message_query(filter.clone(), regions)?;
         let (ch, f) = (channel.clone(), filter.clone());
         let grpc = concurrent(calls, move |_, _| {
             let mut client = MessageServiceClient::new(ch.clone());

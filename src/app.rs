@@ -132,6 +132,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState::new(store, config));
     state.feed.start(&config.settings.database_url);
+    refresh_statistics_hourly(&state);
     let (tx, rx) = oneshot::channel::<()>();
     let mut scheduler = match &config.reconcile_cron {
         Some(cron) => Some(
@@ -258,4 +259,28 @@ async fn serve_http(
         }
     });
     Ok(bound)
+}
+
+/// Keeps SQLite's planner statistics in step with a growing table (see
+/// `Store::refresh_statistics`); ends when the server stops.
+fn refresh_statistics_hourly(state: &AppState) {
+    let store = state.store.clone();
+    let mut stop = state.feed.subscribe().1;
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        every_hour.tick().await; // the first tick is now: migrations just refreshed them
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = every_hour.tick() => {
+                    let s = store.clone();
+                    match tokio::task::spawn_blocking(move || s.refresh_statistics()).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "refreshing planner statistics failed"),
+                        Err(e) => tracing::warn!(error = %e, "refreshing planner statistics panicked"),
+                    }
+                }
+            }
+        }
+    });
 }

@@ -36,6 +36,9 @@ struct Args {
     /// Calls per client for each query measure (8 clients).
     #[arg(long, default_value_t = 50)]
     calls: usize,
+    /// Measure an already seeded database again instead of seeding.
+    #[arg(long)]
+    reuse: bool,
     /// Also print the database's plan of each filter's list query.
     #[arg(long)]
     explain: bool,
@@ -48,6 +51,8 @@ struct Args {
 }
 
 const CLIENTS: usize = 8;
+/// Longest time one query measure keeps starting calls.
+const QUERY_BUDGET: Duration = Duration::from_secs(10);
 /// Hotels: a few big ones take most of the traffic, many small ones the rest.
 const BIG_HOTELS: usize = 3;
 const HOTELS: usize = 50;
@@ -84,7 +89,10 @@ fn main() -> anyhow::Result<()> {
     table.add("cores", std::thread::available_parallelism()?.to_string());
     table.add("backend", store.backend().name());
 
-    let seeded = seed(&store, &config.regions, args.messages, &mut table)?;
+    let seeded = match args.reuse {
+        true => seeded_before(&store, &mut table)?,
+        false => seed(&store, &config.regions, args.messages, &mut table)?,
+    };
     let mut server = ServerProcess::start(&args.database_url)?;
     let result = runtime.block_on(measure(
         &store,
@@ -348,6 +356,26 @@ fn message_query(
     MessageQuery::build(draft, regions).map_err(|e| anyhow::anyhow!(e))
 }
 
+/// What an earlier run seeded: the table's size and the big hotel's phones.
+fn seeded_before(store: &Store, table: &mut Table) -> anyhow::Result<Seeded> {
+    let mut conn = store.conn()?;
+    let all = messages::count(&mut conn, &MessageQuery::default())?;
+    table.add("messages (seeded before)", all.total.to_string());
+    let big = MessageQuery {
+        hotel_ids: vec!["hotel-00".into()],
+        channels: vec![Channel::Sms, Channel::Whatsapp],
+        ..MessageQuery::default()
+    };
+    let big_hotel_phones = messages::list(&mut conn, &big, None, 1000)?
+        .into_iter()
+        .filter_map(|m| m.recipient_phone)
+        .collect();
+    Ok(Seeded {
+        big_hotel_phones,
+        today: Utc::now().date_naive(),
+    })
+}
+
 /// p50 and p99 of `samples` (milliseconds).
 fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     samples.sort_by(|a, b| a.total_cmp(b));
@@ -367,6 +395,20 @@ where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
+    concurrent_within(per_client, Duration::MAX, call).await
+}
+
+/// Like `concurrent`, but clients start no new call after `budget`, so a slow query
+/// is measured on fewer calls instead of holding the run for minutes.
+async fn concurrent_within<F, Fut>(
+    per_client: usize,
+    budget: Duration,
+    call: F,
+) -> anyhow::Result<Timing>
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..CLIENTS {
@@ -374,6 +416,9 @@ where
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::with_capacity(per_client);
             for i in 0..per_client {
+                if started.elapsed() > budget {
+                    break;
+                }
                 let t = Instant::now();
                 call(client, i).await?;
                 samples.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -489,7 +534,7 @@ async fn measure(
     for (name, filter) in filters(seeded) {
         let query = message_query(filter.clone(), regions)?;
         let (ch, f) = (channel.clone(), filter.clone());
-        let grpc = concurrent(calls, move |_, _| {
+        let grpc = concurrent_within(calls, QUERY_BUDGET, move |_, _| {
             let mut client = MessageServiceClient::new(ch.clone());
             let f = f.clone();
             async move {
@@ -505,7 +550,7 @@ async fn measure(
         })
         .await?;
         let (st, q) = (store.clone(), query.clone());
-        let plain = concurrent(calls, move |_, _| {
+        let plain = concurrent_within(calls, QUERY_BUDGET, move |_, _| {
             let (st, q) = (st.clone(), q.clone());
             async move {
                 st.run(move |c| raw::list(c, &q, 51)).await?;
@@ -525,7 +570,7 @@ async fn measure(
             ),
         );
         let (ch, f) = (channel.clone(), filter.clone());
-        let grpc = concurrent(calls.div_ceil(5), move |_, _| {
+        let grpc = concurrent_within(calls.div_ceil(5), QUERY_BUDGET, move |_, _| {
             let mut client = MessageServiceClient::new(ch.clone());
             let f = f.clone();
             async move {
@@ -537,7 +582,7 @@ async fn measure(
         })
         .await?;
         let (st, q) = (store.clone(), query.clone());
-        let plain = concurrent(calls.div_ceil(5), move |_, _| {
+        let plain = concurrent_within(calls.div_ceil(5), QUERY_BUDGET, move |_, _| {
             let (st, q) = (st.clone(), q.clone());
             async move {
                 st.run(move |c| raw::count(c, &q)).await?;
@@ -555,7 +600,7 @@ async fn measure(
     }
 
     let ch = channel.clone();
-    let stats = concurrent(calls.div_ceil(5), move |_, _| {
+    let stats = concurrent_within(calls.div_ceil(5), QUERY_BUDGET, move |_, _| {
         let mut client = MessageServiceClient::new(ch.clone());
         async move {
             client
@@ -609,7 +654,7 @@ async fn measure(
     let mut phones: Vec<String> = seeded.big_hotel_phones.iter().take(500).cloned().collect();
     phones.extend((0..500).map(|i| format!("+337{:08}", i * 7919)));
     let ch = channel.clone();
-    let check = concurrent(calls.div_ceil(5), move |_, _| {
+    let check = concurrent_within(calls.div_ceil(5), QUERY_BUDGET, move |_, _| {
         let mut client = ReconciliationServiceClient::new(ch.clone());
         let phones = phones.clone();
         async move {

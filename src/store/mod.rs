@@ -144,7 +144,23 @@ impl Store {
             }
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
         };
-        result.map_err(|e| StoreError::Migration(e.to_string()))
+        result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        drop(conn);
+        self.refresh_statistics()
+    }
+
+    /// Refreshes the planner's table statistics. PostgreSQL's autovacuum does this by
+    /// itself; SQLite never does, and without statistics it takes the index with the
+    /// most equality columns, which for a filter on check-in day + channel + status is
+    /// the status index (36 s for a page at 1,000,000 messages instead of 15 ms).
+    /// `analysis_limit` samples each index, so this takes milliseconds at any size.
+    pub fn refresh_statistics(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        if let DbConn::Sqlite(c) = &mut *conn {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+        }
+        Ok(())
     }
 
     /// Runs blocking database work on the blocking pool.

@@ -19,6 +19,7 @@ backend_tests!(
     bad_requests_are_invalid_argument,
     get_message_finds_or_says_not_found,
     every_filter_is_served_by_an_index,
+    date_ranges_page_like_any_filter,
 );
 
 async fn records_idempotently(db: TestDb) {
@@ -1084,6 +1085,69 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
             text.contains("INDEX") || text.contains("Index"),
             "{name}:\n{text}"
         );
+    }
+    server.stop().await;
+}
+
+/// A check-in or check-out range is read day by day and merged (up to 62 days) or in
+/// one query (longer): both page exactly like the plain newest-first order.
+async fn date_ranges_page_like_any_filter(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.messages();
+    let mut batch = Vec::new();
+    for i in 0..90 {
+        let mut m = new_message("h", &format!("stay-{i}"), "+33612345678");
+        let day = 1 + (i * 5) % 28;
+        m.check_in_date = format!("2027-02-{day:02}");
+        m.check_out_date = format!("2027-03-{day:02}");
+        m.channel = [proto::Channel::Whatsapp, proto::Channel::Sms][i % 2] as i32;
+        batch.push(m);
+    }
+    let ids = record(&mut client, batch).await;
+    // The expected pages: the hotel's list in its own order, filtered here.
+    let all = list_all(
+        &mut client,
+        proto::MessageFilter {
+            hotel_ids: vec!["h".into()],
+            ..Default::default()
+        },
+        500,
+    )
+    .await;
+    assert_eq!(all.len(), ids.len());
+    for (from, to, check_out) in [
+        ("2027-02-03", "2027-02-10", false),
+        ("2027-02-01", "2027-02-28", false),
+        ("2027-03-06", "2027-03-06", true),
+        ("2026-01-01", "2027-12-31", false), // longer than the day-by-day limit
+    ] {
+        let mut filter = proto::MessageFilter {
+            hotel_ids: vec!["h".into()],
+            channels: vec![proto::Channel::Sms as i32],
+            ..Default::default()
+        };
+        let within = |d: &str| d >= from && d <= to;
+        if check_out {
+            (filter.check_out_from, filter.check_out_to) = (from.into(), to.into());
+        } else {
+            (filter.check_in_from, filter.check_in_to) = (from.into(), to.into());
+        }
+        let expected: Vec<&str> = all
+            .iter()
+            .filter(|m| m.channel == proto::Channel::Sms as i32)
+            .filter(|m| {
+                within(if check_out {
+                    &m.check_out_date
+                } else {
+                    &m.check_in_date
+                })
+            })
+            .map(|m| m.id.as_str())
+            .collect();
+        assert!(!expected.is_empty(), "{from}..{to}");
+        let got = list_all(&mut client, filter, 4).await;
+        let got: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(got, expected, "{from}..{to}");
     }
     server.stop().await;
 }

@@ -93,6 +93,7 @@ fn main() -> anyhow::Result<()> {
         true => seeded_before(&store, &mut table)?,
         false => seed(&store, &config.regions, args.messages, &mut table)?,
     };
+    store.vacuum_after_bulk_load()?;
     let mut server = ServerProcess::start(&args.database_url)?;
     let result = runtime.block_on(measure(
         &store,
@@ -328,6 +329,10 @@ fn seed(store: &Store, regions: &RegionMap, n: usize, table: &mut Table) -> anyh
         messages::record(&mut conn, &batch, Utc::now())?;
         guests::upsert(&mut conn, &guest_batch)?;
         done += count;
+        if done.is_multiple_of(100_000) {
+            // As the server does hourly: plans made for a small table slow a big one.
+            store.refresh_statistics()?;
+        }
         bar.inc(count as u64);
     }
     bar.finish_and_clear();

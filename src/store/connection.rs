@@ -113,8 +113,13 @@ impl ManageConnection for DbManager {
         match self.backend {
             Backend::Postgres => {
                 let mut c = PgConnection::establish(&self.target)?;
+                // Custom plans: a few big hotels and many small ones make one plan for
+                // every hotel wrong for some. A generic plan counted a big hotel's
+                // campaign through heap fetches (295 ms) where the plan for its real
+                // values reads the covering index (27 ms) at 1,000,000 messages.
                 c.batch_execute(&format!(
-                    "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    "SET statement_timeout = {}; SET TIME ZONE 'UTC'; \
+                     SET plan_cache_mode = force_custom_plan;",
                     self.statement_timeout_ms
                 ))?;
                 Ok(DbConn::Pg(c))

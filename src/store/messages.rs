@@ -328,17 +328,28 @@ macro_rules! matching {
     ($base:expr, $q:expr, $names:expr) => {{
         let q: &MessageQuery = $q;
         let mut query = $base.into_boxed();
-        if !q.hotel_ids.is_empty() {
-            query = query.filter(messages::hotel_id.eq_any(q.hotel_ids.clone()));
+        // One value is an equality, not `= ANY(array)`: PostgreSQL (before 17) cannot
+        // walk an index in page order past an array condition, so it would sort every
+        // match (a big hotel's SMS page: 27 ms instead of 2 at 1,000,000 messages).
+        match q.hotel_ids.as_slice() {
+            [] => {}
+            [one] => query = query.filter(messages::hotel_id.eq(one.clone())),
+            many => query = query.filter(messages::hotel_id.eq_any(many.to_vec())),
         }
         if !q.phone_forms.is_empty() {
             query = query.filter(messages::recipient_phone.eq_any(q.phone_forms.clone()));
         }
         if let Some(names) = $names {
-            query = query.filter(messages::campaign_name.eq_any(names.clone()));
+            query = match names.as_slice() {
+                [one] => query.filter(messages::campaign_name.eq(one.clone())),
+                many => query.filter(messages::campaign_name.eq_any(many.to_vec())),
+            };
         }
         if !q.campaign_ids.is_empty() {
-            query = query.filter(messages::campaign_id.eq_any(q.campaign_ids.clone()));
+            query = match q.campaign_ids.as_slice() {
+                [one] => query.filter(messages::campaign_id.eq(one.clone())),
+                many => query.filter(messages::campaign_id.eq_any(many.to_vec())),
+            };
         }
         // One day is an equality, so the planner walks that day in page order.
         match (q.check_in.from, q.check_in.to) {
@@ -363,13 +374,23 @@ macro_rules! matching {
                 }
             }
         }
-        if !q.channels.is_empty() {
-            let codes: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
-            query = query.filter(messages::channel.eq_any(codes));
+        match q.channels.as_slice() {
+            [] => {}
+            [one] => query = query.filter(messages::channel.eq(one.code())),
+            many => {
+                query = query.filter(
+                    messages::channel.eq_any(many.iter().map(|c| c.code()).collect::<Vec<i32>>()),
+                )
+            }
         }
-        if !q.statuses.is_empty() {
-            let codes: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
-            query = query.filter(messages::status.eq_any(codes));
+        match q.statuses.as_slice() {
+            [] => {}
+            [one] => query = query.filter(messages::status.eq(one.code())),
+            many => {
+                query = query.filter(
+                    messages::status.eq_any(many.iter().map(|s| s.code()).collect::<Vec<i32>>()),
+                )
+            }
         }
         if let Some(t) = q.created_after {
             query = query.filter(messages::created_at.ge(to_db(t)));
@@ -453,11 +474,16 @@ pub fn list(
         return Ok(Vec::new());
     }
     let names = names.as_ref();
-    let rows = match day_by_day(q) {
-        // Each day of a date range is a range of the (hotel, date, created_at, id)
-        // index already in page order: reading a page's worth of each day and merging
-        // beats sorting every message of the range (a week of a big hotel at 1,000,000
-        // messages: 28 ms p50 sorted).
+    // SQLite: each day of a date range is a range of the (hotel, date, created_at, id)
+    // index already in page order, and reading a page's worth of each day and merging
+    // beats sorting every message of the range (a week of a big hotel at 1,000,000
+    // messages: 28 -> 17 ms p50). PostgreSQL sorts a few thousand rows faster than it
+    // answers a query a day (10 ms against 27), so it keeps the single query.
+    let days = match conn {
+        DbConn::Sqlite(_) => day_by_day(q),
+        DbConn::Pg(_) => None,
+    };
+    let rows = match days {
         Some(days) => {
             let mut rows = Vec::new();
             for day in &days {

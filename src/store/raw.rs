@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_query;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
 use super::messages::{MessageRow, to_db};
 use super::{DbConn, StoreError, WriteTransaction};
@@ -30,9 +30,9 @@ fn list_of(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().collect::<Vec<_>>().join(", ")
 }
 
-/// The WHERE clause of a filter, as the service's query applies it (a campaign name
-/// through the small campaigns table, like the service's first lookup).
-pub fn where_clause(q: &MessageQuery) -> String {
+/// The WHERE clause of a filter, as the service's query applies it, with the campaign
+/// names matching the filter's name already looked up (see `campaign_names`).
+pub fn where_clause(q: &MessageQuery, names: Option<&[String]>) -> String {
     let mut parts = vec!["1 = 1".to_string()];
     let texts = |v: &[String]| list_of(v.iter().map(|s| text(s)));
     if !q.hotel_ids.is_empty() {
@@ -41,15 +41,8 @@ pub fn where_clause(q: &MessageQuery) -> String {
     if !q.phone_forms.is_empty() {
         parts.push(format!("recipient_phone IN ({})", texts(&q.phone_forms)));
     }
-    if let Some(needle) = &q.campaign_name {
-        let hotels = match q.hotel_ids.is_empty() {
-            true => String::new(),
-            false => format!("hotel_id IN ({}) AND ", texts(&q.hotel_ids)),
-        };
-        parts.push(format!(
-            "campaign_name IN (SELECT name FROM campaigns WHERE {hotels}name_folded LIKE {})",
-            text(&format!("%{needle}%"))
-        ));
+    if let Some(names) = names {
+        parts.push(format!("campaign_name IN ({})", texts(names)));
     }
     for (column, range) in [
         ("check_in_date", q.check_in),
@@ -83,11 +76,39 @@ pub fn where_clause(q: &MessageQuery) -> String {
     parts.join(" AND ")
 }
 
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// The campaign names containing the filter's name, from the small campaigns table
+/// (the service's first step too), or None when the filter has no name.
+fn campaign_names(conn: &mut DbConn, q: &MessageQuery) -> Result<Option<Vec<String>>, StoreError> {
+    let Some(needle) = &q.campaign_name else {
+        return Ok(None);
+    };
+    let hotels = match q.hotel_ids.is_empty() {
+        true => String::new(),
+        false => format!(
+            "hotel_id IN ({}) AND ",
+            list_of(q.hotel_ids.iter().map(|h| text(h)))
+        ),
+    };
+    let sql = format!(
+        "SELECT name FROM campaigns WHERE {hotels}name_folded LIKE {}",
+        text(&format!("%{needle}%"))
+    );
+    let names: Vec<Name> = with_conn!(conn, c => sql_query(&sql).load(c)?);
+    Ok(Some(names.into_iter().map(|n| n.name).collect()))
+}
+
 /// One page of the filter, newest first, every column (what ListMessages reads).
 pub fn list(conn: &mut DbConn, q: &MessageQuery, limit: usize) -> Result<usize, StoreError> {
+    let names = campaign_names(conn, q)?;
     let sql = format!(
         "SELECT * FROM messages WHERE {} ORDER BY created_at DESC, id DESC LIMIT {limit}",
-        where_clause(q)
+        where_clause(q, names.as_deref())
     );
     let rows: Vec<MessageRow> = with_conn!(conn, c => sql_query(&sql).load(c)?);
     Ok(rows.len())
@@ -101,10 +122,11 @@ struct Group {
 
 /// Counts of the filter per status, channel and error category (what CountMessages reads).
 pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
+    let names = campaign_names(conn, q)?;
     let sql = format!(
         "SELECT status, channel, error_category, COUNT(*) AS n FROM messages WHERE {} \
          GROUP BY status, channel, error_category",
-        where_clause(q)
+        where_clause(q, names.as_deref())
     );
     let groups: Vec<Group> = with_conn!(conn, c => sql_query(&sql).load(c)?);
     Ok(groups.iter().map(|g| g.n).sum())
@@ -127,8 +149,12 @@ pub fn apply_events(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let received = time(now);
+    // Rows locked in message order, as the service does, so concurrent batches
+    // touching the same messages wait for each other instead of deadlocking.
+    let mut ordered: Vec<&RawEvent> = events.iter().collect();
+    ordered.sort_by(|a, b| a.message_id.cmp(&b.message_id));
     let mut statements = Vec::with_capacity(events.len() * 2);
-    for e in events {
+    for e in ordered {
         let lower: Vec<String> = crate::domain::message::MessageStatus::ALL
             .into_iter()
             .filter(|s| rank(*s) < rank(e.status))
@@ -162,14 +188,24 @@ pub fn apply_events(
             list_of(lower)
         ));
     }
-    with_conn!(conn, c => c.write_transaction(|c| {
-        let mut changed = 0;
-        for (i, s) in statements.iter().enumerate() {
-            let n = sql_query(s).execute(c)?;
-            if i % 2 == 1 {
-                changed += n;
+    // A deadlock between concurrent batches is retried, as any driver user would.
+    let mut attempts = 0;
+    loop {
+        let result = with_conn!(conn, c => c.write_transaction(|c| {
+            let mut changed = 0;
+            for (i, s) in statements.iter().enumerate() {
+                let n = sql_query(s).execute(c)?;
+                if i % 2 == 1 {
+                    changed += n;
+                }
             }
+            Ok::<_, StoreError>(changed)
+        }));
+        match result {
+            Err(StoreError::Database(e)) if attempts < 5 && e.to_string().contains("deadlock") => {
+                attempts += 1
+            }
+            other => return other,
         }
-        Ok::<_, StoreError>(changed)
-    }))
+    }
 }

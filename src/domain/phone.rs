@@ -79,8 +79,10 @@ pub fn normalize(input: &str, region: Region) -> NormalizedPhone {
     };
     match phonenumber::parse(Some(region), &candidate) {
         Ok(number) => {
-            let valid = number.is_valid();
+            // `is_valid()` is exactly "its type is known" and would look the type up a
+            // second time: one lookup halves the cost of checking 1000 phones.
             let kind = number.number_type(&phonenumber::metadata::DATABASE);
+            let valid = kind != phonenumber::Type::Unknown;
             NormalizedPhone {
                 stored: number.format().mode(phonenumber::Mode::E164).to_string(),
                 valid,
@@ -196,6 +198,17 @@ mod tests {
                 let twice = normalize(&once.stored, Region::FR);
                 prop_assert_eq!(twice.stored, once.stored);
             }
+        }
+
+        #[test]
+        fn validity_is_libphonenumbers_own(
+            prefix in prop::sample::select(vec!["+33", "+44", "+1", "+351", "+34", "0", "+7", "+39"]),
+            digits in "[0-9]{4,12}",
+        ) {
+            let input = format!("{prefix}{digits}");
+            let ours = normalize(&input, Region::FR);
+            let theirs = phonenumber::parse(Some(Region::FR), &input).map(|n| n.is_valid());
+            prop_assert_eq!(ours.valid, theirs.unwrap_or(false), "{}", input);
         }
 
         #[test]

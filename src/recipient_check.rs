@@ -2,13 +2,15 @@
 //! knows of them in one hotel (a few set-based queries), and judge each with the pure
 //! rule in `domain::recipient`.
 use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
+use phonenumber::country::Id as Region;
 
 use crate::domain::email;
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::flag::FlagState;
-use crate::domain::phone::{self, RegionMap};
+use crate::domain::phone::{self, NormalizedPhone, RegionMap};
 use crate::domain::recipient::{self, PastMessage, Verdict};
 use crate::store::recipients::{self as store, Address, RecipientFlag};
 use crate::store::{Store, StoreError};
@@ -27,6 +29,28 @@ pub struct RecipientCheck {
     pub verdict: Verdict,
 }
 
+/// Phones already normalised, by region and text as given: the hub checks the same
+/// guests before each campaign, and libphonenumber's rules are most of a check's
+/// cost. Bounded: emptied when full.
+static NORMALIZED: LazyLock<Mutex<HashMap<(Region, String), NormalizedPhone>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const NORMALIZED_LIMIT: usize = 100_000;
+
+fn normalize_cached(input: &str, region: Region) -> NormalizedPhone {
+    let key = (region, input.to_string());
+    if let Some(n) = NORMALIZED.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return n;
+    }
+    let n = phone::normalize(input, region);
+    if let Ok(mut cache) = NORMALIZED.lock() {
+        if cache.len() >= NORMALIZED_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, n.clone());
+    }
+    n
+}
+
 /// Checks phones then emails, answers in the same order.
 pub async fn check(
     store: &Store,
@@ -38,8 +62,19 @@ pub async fn check(
     let region = regions.for_hotel(hotel_id);
     // (input, normalised, parses, valid, address kind)
     let mut items: Vec<(String, String, bool, bool, Address)> = Vec::new();
-    for p in phones {
-        let n = phone::normalize(&p, region);
+    // 1000 phones take milliseconds of CPU: off the async threads.
+    let normalized = tokio::task::spawn_blocking(move || {
+        phones
+            .into_iter()
+            .map(|p| {
+                let n = normalize_cached(&p, region);
+                (p, n)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| StoreError::Unavailable(format!("phone normalisation stopped: {e}")))?;
+    for (p, n) in normalized {
         items.push((p, n.stored, n.parsed, n.valid, Address::Phone));
     }
     for e in emails {
@@ -113,4 +148,25 @@ pub async fn check(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_answers_what_normalize_answers() {
+        for input in [
+            "06 12 34 56 78",
+            "+33612345678",
+            "call the desk",
+            "0033 1 45 67 89 01",
+        ] {
+            for region in [Region::FR, Region::GB] {
+                let fresh = phone::normalize(input, region);
+                assert_eq!(normalize_cached(input, region), fresh, "{input}");
+                assert_eq!(normalize_cached(input, region), fresh, "{input}, cached");
+            }
+        }
+    }
 }

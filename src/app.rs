@@ -261,7 +261,7 @@ async fn serve_http(
     Ok(bound)
 }
 
-/// Keeps SQLite's planner statistics in step with a growing table (see
+/// Keeps the planner's statistics in step with a growing table (see
 /// `Store::refresh_statistics`); ends when the server stops.
 fn refresh_statistics_hourly(state: &AppState) {
     let store = state.store.clone();

@@ -322,6 +322,26 @@ fn record_once(
     }))
 }
 
+/// `query` kept to `column` within `range`; one day is an equality, so the planner
+/// walks that day in page order.
+macro_rules! within_dates {
+    ($query:expr, $column:expr, $range:expr) => {{
+        let mut query = $query;
+        match ($range.from, $range.to) {
+            (Some(a), Some(b)) if a == b => query = query.filter($column.eq(a)),
+            (from, to) => {
+                if let Some(d) = from {
+                    query = query.filter($column.ge(d));
+                }
+                if let Some(d) = to {
+                    query = query.filter($column.le(d));
+                }
+            }
+        }
+        query
+    }};
+}
+
 /// `base` (a query on messages) boxed, keeping only messages matching `q`, whose
 /// campaign names are already resolved.
 macro_rules! matching {
@@ -351,29 +371,8 @@ macro_rules! matching {
                 many => query.filter(messages::campaign_id.eq_any(many.to_vec())),
             };
         }
-        // One day is an equality, so the planner walks that day in page order.
-        match (q.check_in.from, q.check_in.to) {
-            (Some(a), Some(b)) if a == b => query = query.filter(messages::check_in_date.eq(a)),
-            (from, to) => {
-                if let Some(d) = from {
-                    query = query.filter(messages::check_in_date.ge(d));
-                }
-                if let Some(d) = to {
-                    query = query.filter(messages::check_in_date.le(d));
-                }
-            }
-        }
-        match (q.check_out.from, q.check_out.to) {
-            (Some(a), Some(b)) if a == b => query = query.filter(messages::check_out_date.eq(a)),
-            (from, to) => {
-                if let Some(d) = from {
-                    query = query.filter(messages::check_out_date.ge(d));
-                }
-                if let Some(d) = to {
-                    query = query.filter(messages::check_out_date.le(d));
-                }
-            }
-        }
+        query = within_dates!(query, messages::check_in_date, q.check_in);
+        query = within_dates!(query, messages::check_out_date, q.check_out);
         match q.channels.as_slice() {
             [] => {}
             [one] => query = query.filter(messages::channel.eq(one.code())),

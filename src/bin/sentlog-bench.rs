@@ -392,6 +392,7 @@ struct Timing {
     p50: f64,
     p99: f64,
     per_second: f64,
+    elapsed: Duration,
 }
 
 /// Runs `call(client, i)` from 8 concurrent clients, `per_client` times each.
@@ -435,12 +436,14 @@ where
     for t in tasks {
         all.extend(t.await??);
     }
-    let per_second = all.len() as f64 / started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
+    let per_second = all.len() as f64 / elapsed.as_secs_f64();
     let (p50, p99) = percentiles(all);
     Ok(Timing {
         p50,
         p99,
         per_second,
+        elapsed,
     })
 }
 
@@ -683,10 +686,9 @@ async fn measure(
     let batches_per_client = 5;
     let run: u32 = rand::random();
     let ch = channel.clone();
-    let started = Instant::now();
     let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = ids.clone();
-    concurrent(batches_per_client, move |client_no, batch_no| {
+    let recording = concurrent(batches_per_client, move |client_no, batch_no| {
         let mut client = MessageServiceClient::new(ch.clone());
         let sink = sink.clone();
         async move {
@@ -722,7 +724,7 @@ async fn measure(
     let recorded = CLIENTS * batches_per_client * 1000;
     table.add(
         "RecordMessages over gRPC, batches of 1000, 8 clients (messages/s)",
-        format!("{:.0}", recorded as f64 / started.elapsed().as_secs_f64()),
+        format!("{:.0}", recorded as f64 / recording.elapsed.as_secs_f64()),
     );
 
     // UpdateStatuses: the recorded messages' callbacks (SENT, DELIVERED, READ),
@@ -766,14 +768,9 @@ async fn measure(
         }
     })
     .await?;
-    let grpc_rate =
-        grpc_events.len() as f64 / (grpc.per_second.recip() * (per_client * CLIENTS) as f64);
-    let raw_batches: std::sync::Arc<Vec<Vec<RawEvent>>> = std::sync::Arc::new(
-        raw_events
-            .chunks(500)
-            .map(|c| c.iter().map(|e| e.copy()).collect())
-            .collect(),
-    );
+    let grpc_rate = grpc_events.len() as f64 / grpc.elapsed.as_secs_f64();
+    let raw_batches: std::sync::Arc<Vec<Vec<RawEvent>>> =
+        std::sync::Arc::new(raw_events.chunks(500).map(<[RawEvent]>::to_vec).collect());
     let st = store.clone();
     let plain = concurrent(per_client, move |client_no, i| {
         let st = st.clone();
@@ -788,8 +785,7 @@ async fn measure(
         }
     })
     .await?;
-    let raw_rate =
-        raw_events.len() as f64 / (plain.per_second.recip() * (per_client * CLIENTS) as f64);
+    let raw_rate = raw_events.len() as f64 / plain.elapsed.as_secs_f64();
     table.add(
         "UpdateStatuses over gRPC, batches of 500, 8 clients (events/s); plain SQL (events/s); ratio",
         format!("{grpc_rate:.0}; {raw_rate:.0}; {:.2}", grpc_rate / raw_rate),
@@ -815,21 +811,6 @@ async fn measure(
         format!("{:.0}", run.messages_checked as f64 / seconds),
     );
     Ok(())
-}
-
-trait CopyEvent {
-    fn copy(&self) -> RawEvent;
-}
-
-impl CopyEvent for RawEvent {
-    fn copy(&self) -> RawEvent {
-        RawEvent {
-            message_id: self.message_id.clone(),
-            event_id: self.event_id.clone(),
-            status: self.status,
-            occurred_at: self.occurred_at,
-        }
-    }
 }
 
 /// Provider callbacks for these messages: SENT, DELIVERED and READ, shuffled (so
@@ -858,7 +839,7 @@ fn callbacks(ids: &[String], rng: &mut StdRng) -> Vec<RawEvent> {
             events.swap(i, j);
         }
     }
-    let replays: Vec<RawEvent> = events.iter().step_by(10).map(|e| e.copy()).collect();
+    let replays: Vec<RawEvent> = events.iter().step_by(10).cloned().collect();
     for e in replays {
         let at = rng.random_range(0..events.len());
         events.insert(at, e);

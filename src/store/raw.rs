@@ -133,6 +133,7 @@ pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
 }
 
 /// A status event, as the baseline writes it.
+#[derive(Debug, Clone)]
 pub struct RawEvent {
     pub message_id: String,
     pub event_id: String,

@@ -1,6 +1,7 @@
 //! Pure domain rules: no I/O, no diesel, no tonic.
 pub mod access;
 pub mod campaign;
+pub mod day_split;
 pub mod email;
 pub mod error;
 pub mod error_category;

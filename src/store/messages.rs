@@ -9,7 +9,9 @@ use diesel::sql_types::{Bool, Text, Timestamp};
 use super::changes::{ChangedMessage, NotifyChanges};
 use super::schema::{campaigns, messages};
 use super::status_events::{HistoryRow, insert_history};
+use super::tallies;
 use super::{DbConn, StoreError, WriteTransaction};
+use crate::domain::day_split;
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
 use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
@@ -19,6 +21,9 @@ use crate::with_conn;
 
 /// Rows per INSERT statement: 32 columns x 400 stays under SQLite's 32,766 parameters.
 const INSERT_CHUNK: usize = 400;
+/// PostgreSQL takes 65,535 parameters: a whole batch (at most 1000 messages) is one
+/// INSERT, so the tally trigger runs once per batch and locks its tallies in order.
+const PG_INSERT_CHUNK: usize = 2000;
 /// The event id of the status a message was recorded with.
 pub const RECORDED_EVENT_ID: &str = "recorded";
 
@@ -240,6 +245,10 @@ fn record_once(
     now: DateTime<Utc>,
 ) -> Result<Vec<Recorded>, StoreError> {
     let now = truncate_micros(now);
+    let rows_per_insert = match conn {
+        DbConn::Pg(_) => PG_INSERT_CHUNK,
+        DbConn::Sqlite(_) => INSERT_CHUNK,
+    };
     with_conn!(conn, c => c.write_transaction(|c| {
         // Ids already recorded for the batch's pairs: one query per hotel.
         let mut by_hotel: HashMap<&String, Vec<&String>> = HashMap::new();
@@ -279,7 +288,7 @@ fn record_once(
             ids.insert(key, recorded.message_id.clone());
             results.push(recorded);
         }
-        for chunk in inserts.chunks(INSERT_CHUNK) {
+        for chunk in inserts.chunks(rows_per_insert) {
             let inserted: Vec<String> = diesel::insert_into(messages::table)
                 .values(chunk)
                 .on_conflict((messages::hotel_id, messages::external_id))
@@ -573,44 +582,74 @@ pub struct Counts {
     pub by_error_category: Vec<(ErrorCategory, i64)>,
 }
 
+/// Counts from the tallies where they can answer (whole days of recording time, and
+/// the partial days at the range's edges from the rows), from the rows otherwise.
 pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> {
     let names = campaign_names(conn, q)?;
     if names.as_ref().is_some_and(|n| n.is_empty()) {
         return Ok(Counts::default());
     }
     let names = names.as_ref();
-    let groups: Vec<(i32, i32, i32, i64)> = with_conn!(conn, c => {
+    let mut groups = Vec::new();
+    if tallies::answer(q) {
+        let split = day_split::split(q.created_after, q.created_before);
+        if let Some(days) = split.whole_days {
+            groups.extend(tallies::count(conn, q, names, days)?);
+        }
+        for edge in split.partial {
+            let mut q = q.clone();
+            (q.created_after, q.created_before) = (edge.after, edge.before);
+            groups.extend(count_rows(conn, &q, names)?);
+        }
+    } else {
+        groups = count_rows(conn, q, names)?;
+    }
+    Ok(Counts::from_groups(groups))
+}
+
+/// Matching messages read one by one, grouped.
+fn count_rows(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    names: Option<&Vec<String>>,
+) -> Result<tallies::Groups, StoreError> {
+    Ok(with_conn!(conn, c => {
         let grouped = messages::table
             .group_by((messages::status, messages::channel, messages::error_category))
             .select((messages::status, messages::channel, messages::error_category, count_star()));
         matching!(grouped, q, names).load(c)?
-    });
-    let mut status: HashMap<MessageStatus, i64> = HashMap::new();
-    let mut channel: HashMap<Channel, i64> = HashMap::new();
-    let mut category: HashMap<ErrorCategory, i64> = HashMap::new();
-    let mut total = 0;
-    for (s, ch, cat, n) in groups {
-        total += n;
-        if let Some(s) = MessageStatus::from_code(s) {
-            *status.entry(s).or_default() += n;
+    }))
+}
+
+impl Counts {
+    fn from_groups(groups: tallies::Groups) -> Counts {
+        let mut status: HashMap<MessageStatus, i64> = HashMap::new();
+        let mut channel: HashMap<Channel, i64> = HashMap::new();
+        let mut category: HashMap<ErrorCategory, i64> = HashMap::new();
+        let mut total = 0;
+        for (s, ch, cat, n) in groups {
+            total += n;
+            if let Some(s) = MessageStatus::from_code(s) {
+                *status.entry(s).or_default() += n;
+            }
+            if let Some(ch) = Channel::from_code(ch) {
+                *channel.entry(ch).or_default() += n;
+            }
+            if let Some(cat) = ErrorCategory::from_code(cat).filter(|c| *c != ErrorCategory::None) {
+                *category.entry(cat).or_default() += n;
+            }
         }
-        if let Some(ch) = Channel::from_code(ch) {
-            *channel.entry(ch).or_default() += n;
-        }
-        if let Some(cat) = ErrorCategory::from_code(cat).filter(|c| *c != ErrorCategory::None) {
-            *category.entry(cat).or_default() += n;
-        }
+        let mut counts = Counts {
+            total,
+            by_status: status.into_iter().collect(),
+            by_channel: channel.into_iter().collect(),
+            by_error_category: category.into_iter().collect(),
+        };
+        counts.by_status.sort();
+        counts.by_channel.sort();
+        counts.by_error_category.sort();
+        counts
     }
-    let mut counts = Counts {
-        total,
-        by_status: status.into_iter().collect(),
-        by_channel: channel.into_iter().collect(),
-        by_error_category: category.into_iter().collect(),
-    };
-    counts.by_status.sort();
-    counts.by_channel.sort();
-    counts.by_error_category.sort();
-    Ok(counts)
 }
 
 /// These messages (those that exist), in no particular order.
@@ -675,7 +714,7 @@ pub struct CampaignCounts {
 }
 
 /// A campaign's messages counted per status, recorded within [after, before), with
-/// the campaign's name; served by the (hotel_id, campaign_id, created_at) index.
+/// the campaign's name; served by the tallies (and the rows of partial days).
 /// NotFound when the hotel has no message of that campaign at all.
 pub fn campaign_counts(
     conn: &mut DbConn,
@@ -684,38 +723,19 @@ pub fn campaign_counts(
     after: Option<DateTime<Utc>>,
     before: Option<DateTime<Utc>>,
 ) -> Result<CampaignCounts, StoreError> {
-    let (name, groups): (Option<Option<String>>, Vec<(i32, i64)>) = with_conn!(conn, c => {
-        let mut q = messages::table
-            .filter(messages::hotel_id.eq(hotel_id.to_string()))
-            .filter(messages::campaign_id.eq(campaign_id.to_string()))
-            .group_by(messages::status)
-            .select((messages::status, count_star()))
-            .into_boxed();
-        if let Some(t) = after {
-            q = q.filter(messages::created_at.ge(to_db(t)));
-        }
-        if let Some(t) = before {
-            q = q.filter(messages::created_at.lt(to_db(t)));
-        }
-        let groups = q.load(c)?;
-        let name = messages::table
-            .filter(messages::hotel_id.eq(hotel_id.to_string()))
-            .filter(messages::campaign_id.eq(campaign_id.to_string()))
-            .select(messages::campaign_name)
-            .first::<Option<String>>(c)
-            .optional()?;
-        (name, groups)
-    });
-    let Some(name) = name else {
+    let Some(campaign_name) = tallies::campaign_name(conn, hotel_id, campaign_id)? else {
         return Err(StoreError::NotFound);
     };
-    let counts = groups
-        .into_iter()
-        .filter_map(|(s, n)| MessageStatus::from_code(s).map(|s| (s, n)))
-        .collect();
+    let q = MessageQuery {
+        hotel_ids: vec![hotel_id.to_string()],
+        campaign_ids: vec![campaign_id.to_string()],
+        created_after: after,
+        created_before: before,
+        ..MessageQuery::default()
+    };
     Ok(CampaignCounts {
-        campaign_name: name,
-        by_status: counts,
+        campaign_name,
+        by_status: count(conn, &q)?.by_status,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod retention;
 pub mod runs;
 pub mod schema;
 pub mod status_events;
+pub mod tallies;
 
 use std::time::Duration;
 
@@ -75,6 +76,8 @@ fn is_transient(message: &str) -> bool {
         "the database system is shutting down",
         "the database system is starting up",
         "no connection to the server",
+        // PostgreSQL's deadlock detector picked this transaction; a retry succeeds.
+        "deadlock detected",
     ]
     .iter()
     .any(|needle| m.contains(needle))

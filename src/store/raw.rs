@@ -203,7 +203,7 @@ pub fn apply_events(
             Ok::<_, StoreError>(changed)
         }));
         match result {
-            Err(StoreError::Database(e)) if attempts < 5 && e.to_string().contains("deadlock") => {
+            Err(StoreError::Unavailable(e)) if attempts < 5 && e.contains("deadlock") => {
                 attempts += 1
             }
             other => return other,

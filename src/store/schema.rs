@@ -152,3 +152,16 @@ diesel::table! {
         flags_redacted -> BigInt,
     }
 }
+
+diesel::table! {
+    message_tallies (hotel_id, day, campaign_id, campaign_name, channel, status, error_category) {
+        hotel_id -> Text,
+        day -> Date,
+        campaign_id -> Text,
+        campaign_name -> Text,
+        channel -> Integer,
+        status -> Integer,
+        error_category -> Integer,
+        messages -> Integer,
+    }
+}

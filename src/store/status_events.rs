@@ -3,7 +3,7 @@
 //! A batch is one transaction with set-based statements whatever its size: resolve
 //! provider ids (1 query), lock and read the messages (1), read the batch's event ids
 //! already seen (1), insert the history (1 per 500 events), update the changed messages
-//! (1 per 400 messages). On PostgreSQL the messages are locked in id order, so two
+//! (1 per 1000 messages). On PostgreSQL the messages are locked in id order, so two
 //! batches touching the same messages queue instead of deadlocking; SQLite has one
 //! writer at a time.
 use std::collections::{HashMap, HashSet};
@@ -23,7 +23,9 @@ use crate::domain::status_event::{EventOutcome, StatusEvent, Target};
 use crate::with_conn;
 
 const HISTORY_CHUNK: usize = 500;
-const UPDATE_CHUNK: usize = 400;
+/// Messages per UPDATE: 11 parameters each, under SQLite's 32,766 for a whole batch
+/// (at most 1000 events), so the tally trigger runs once and locks tallies in order.
+const UPDATE_CHUNK: usize = 1000;
 
 /// The status part of a message row, and what the rules need to judge an event.
 #[derive(Debug, Clone, Queryable, Selectable)]

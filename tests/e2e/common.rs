@@ -255,3 +255,11 @@ pub async fn list_all(
         token = page.next_page_token;
     }
 }
+
+/// Runs one SQL statement as an operator would, behind the service's back.
+pub fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
+    match conn {
+        sentlog::store::DbConn::Pg(c) => diesel::sql_query(sql).execute(c).unwrap(),
+        sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c).unwrap(),
+    }
+}

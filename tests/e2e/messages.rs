@@ -16,6 +16,7 @@ backend_tests!(
     invalid_phone_is_kept_and_found,
     paging_never_repeats_or_skips_while_inserting,
     counts_equal_the_pages,
+    counts_follow_every_write_and_time_range,
     bad_requests_are_invalid_argument,
     get_message_finds_or_says_not_found,
     every_filter_is_served_by_an_index,
@@ -712,32 +713,154 @@ async fn counts_equal_the_pages(db: TestDb) {
         },
     ];
     for filter in filters {
-        let all = list_all(&mut client, filter.clone(), 83).await;
-        let counts = client
-            .count_messages(proto::CountMessagesRequest {
-                filter: Some(filter.clone()),
+        let all = counts_match_the_rows(&mut client, filter, 83).await;
+        assert!(!all.is_empty());
+    }
+    server.stop().await;
+}
+
+/// Every row of `filter`, after checking that CountMessages counts them exactly.
+async fn counts_match_the_rows(
+    client: &mut proto::message_service_client::MessageServiceClient<tonic::transport::Channel>,
+    filter: proto::MessageFilter,
+    page_size: i32,
+) -> Vec<proto::Message> {
+    let all = list_all(client, filter.clone(), page_size).await;
+    let counts = client
+        .count_messages(proto::CountMessagesRequest {
+            filter: Some(filter.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(counts.total as usize, all.len(), "{filter:?}");
+    let by_status: i64 = counts.by_status.iter().map(|s| s.count).sum();
+    let by_channel: i64 = counts.by_channel.iter().map(|s| s.count).sum();
+    assert_eq!((by_status, by_channel), (counts.total, counts.total));
+    for sc in &counts.by_status {
+        let n = all.iter().filter(|m| m.status == sc.status).count();
+        assert_eq!(sc.count as usize, n, "status {} of {filter:?}", sc.status);
+    }
+    for cc in &counts.by_channel {
+        let n = all.iter().filter(|m| m.channel == cc.channel).count();
+        assert_eq!(cc.count as usize, n, "channel {} of {filter:?}", cc.channel);
+    }
+    all
+}
+
+/// CountMessages and GetCampaignStats sum per-day tallies the database keeps on every
+/// write; after status changes, rows moved to other days and rows deleted behind the
+/// service's back, with ranges that cut days in the middle, they still equal the rows.
+async fn counts_follow_every_write_and_time_range(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.messages();
+    let store = server.store().clone();
+    let pg = server.is_postgres();
+    tokio::task::spawn_blocking(move || {
+        sentlog::demo::load(&store, 400, 3, false)?;
+        let mut conn = store.conn()?;
+        // Spread the messages over a week, minute by minute, then delete some.
+        let minutes_back = match pg {
+            true => "abs(('x' || substr(md5(id), 1, 8))::bit(32)::int) % 10080",
+            false => {
+                "(unicode(substr(id, -1)) * 997 + unicode(substr(id, -2, 1)) * 31 \
+                      + unicode(substr(id, -3, 1))) % 10080"
+            }
+        };
+        let shifted = match pg {
+            true => format!("created_at - ({minutes_back}) * interval '1 minute'"),
+            false => format!(
+                "strftime('%Y-%m-%d %H:%M:%f', created_at, '-' || ({minutes_back}) || ' minutes')"
+            ),
+        };
+        exec(
+            &mut conn,
+            &format!("UPDATE messages SET created_at = {shifted}"),
+        );
+        exec(
+            &mut conn,
+            "DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT 37)",
+        );
+        anyhow::Ok(())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // Range ends a second from a recorded time, so each edge cuts a day holding a message.
+    let mut times: Vec<i64> = list_all(&mut client, proto::MessageFilter::default(), 500)
+        .await
+        .iter()
+        .map(|m| m.created_at.unwrap().seconds)
+        .collect();
+    times.sort();
+    let at = |fraction: f64, shift: i64| {
+        let seconds = times[((times.len() - 1) as f64 * fraction) as usize] + shift;
+        Some(prost_types::Timestamp { seconds, nanos: 0 })
+    };
+    let (after, before) = (|f| at(f, -1), |f| at(f, 1));
+    let ranges = [
+        (None, None),
+        (after(0.3), None),
+        (None, before(0.6)),
+        (after(0.2), before(0.7)),
+        (after(0.45), before(0.5)),
+    ];
+    for (created_after, created_before) in ranges {
+        let filters = [
+            proto::MessageFilter {
+                created_after,
+                created_before,
+                ..Default::default()
+            },
+            proto::MessageFilter {
+                hotel_ids: vec!["paris-opera".into()],
+                statuses: vec![MessageStatus::Delivered as i32, MessageStatus::Read as i32],
+                created_after,
+                created_before,
+                ..Default::default()
+            },
+            proto::MessageFilter {
+                campaign_name: "upsell".into(),
+                channels: vec![Channel::Whatsapp as i32],
+                error_categories: vec![],
+                created_after,
+                created_before,
+                ..Default::default()
+            },
+        ];
+        for filter in filters {
+            counts_match_the_rows(&mut client, filter, 200).await;
+        }
+        // The funnel of one campaign over the same range.
+        let filter = proto::MessageFilter {
+            hotel_ids: vec!["paris-opera".into()],
+            created_after,
+            created_before,
+            ..Default::default()
+        };
+        let all = list_all(&mut client, filter, 200).await;
+        let Some(campaign) = all
+            .iter()
+            .find_map(|m| Some(m.campaign_id.clone()).filter(|c| !c.is_empty()))
+        else {
+            continue;
+        };
+        let stats = client
+            .get_campaign_stats(proto::GetCampaignStatsRequest {
+                hotel_id: "paris-opera".into(),
+                campaign_id: campaign.clone(),
+                sent_after: created_after,
+                sent_before: created_before,
             })
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(counts.total as usize, all.len(), "{filter:?}");
-        assert!(!all.is_empty());
-        for sc in &counts.by_status {
-            let n = all.iter().filter(|m| m.status == sc.status).count();
-            assert_eq!(sc.count as usize, n, "status {}", sc.status);
-        }
+        let of_campaign: Vec<_> = all.iter().filter(|m| m.campaign_id == campaign).collect();
         assert_eq!(
-            counts.by_status.iter().map(|s| s.count).sum::<i64>(),
-            counts.total
+            stats.total as usize,
+            of_campaign.len(),
+            "campaign {campaign}"
         );
-        assert_eq!(
-            counts.by_channel.iter().map(|s| s.count).sum::<i64>(),
-            counts.total
-        );
-        for cc in &counts.by_channel {
-            let n = all.iter().filter(|m| m.channel == cc.channel).count();
-            assert_eq!(cc.count as usize, n, "channel {}", cc.channel);
-        }
     }
     server.stop().await;
 }

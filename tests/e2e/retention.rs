@@ -1,18 +1,10 @@
 //! Retention: old messages go with their history; closed old flags go; recent stay.
-use diesel::prelude::*;
 use sentlog::proto::{self, MessageStatus};
 
 use crate::backend_tests;
 use crate::common::*;
 
 backend_tests!(purge_deletes_only_what_is_older_than_the_period);
-
-fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
-    match conn {
-        sentlog::store::DbConn::Pg(c) => diesel::sql_query(sql).execute(c).unwrap(),
-        sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c).unwrap(),
-    }
-}
 
 async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
     let server = TestServer::start(db).await;

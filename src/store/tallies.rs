@@ -1,0 +1,94 @@
+//! Message tallies: messages counted per (hotel, UTC day recorded, campaign, channel,
+//! status, error category), kept by the database's triggers on `messages` (see the
+//! `message_tallies` migration). Counts whose filter uses only these fields sum
+//! tallies instead of reading every matching message.
+use diesel::dsl::sum;
+use diesel::prelude::*;
+
+use super::schema::message_tallies as t;
+use super::{DbConn, StoreError};
+use crate::domain::day_split::WholeDays;
+use crate::domain::filter::MessageQuery;
+use crate::with_conn;
+
+/// (status, channel, error category, messages) groups, as the row counts give them.
+pub type Groups = Vec<(i32, i32, i32, i64)>;
+
+/// Whether the tallies can answer `q`: it filters on nothing they do not keep
+/// (recording time aside, which they keep by whole day).
+pub fn answer(q: &MessageQuery) -> bool {
+    q.phone_forms.is_empty()
+        && q.email.is_none()
+        && q.pms_reservation_id.is_none()
+        && q.provider_message_id.is_none()
+        && q.check_in.from.is_none()
+        && q.check_in.to.is_none()
+        && q.check_out.from.is_none()
+        && q.check_out.to.is_none()
+}
+
+/// The messages matching `q` (campaign names resolved) recorded on `days`, grouped.
+pub fn count(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    names: Option<&Vec<String>>,
+    days: WholeDays,
+) -> Result<Groups, StoreError> {
+    let channels: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
+    let statuses: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
+    let categories: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
+    let rows: Vec<(i32, i32, i32, Option<i64>)> = with_conn!(conn, c => {
+        let mut query = t::table
+            .group_by((t::status, t::channel, t::error_category))
+            .select((t::status, t::channel, t::error_category, sum(t::messages)))
+            .into_boxed();
+        match q.hotel_ids.as_slice() {
+            [] => {}
+            [one] => query = query.filter(t::hotel_id.eq(one.clone())),
+            many => query = query.filter(t::hotel_id.eq_any(many.to_vec())),
+        }
+        if let Some(d) = days.from {
+            query = query.filter(t::day.ge(d));
+        }
+        if let Some(d) = days.until {
+            query = query.filter(t::day.lt(d));
+        }
+        if let Some(names) = names {
+            query = query.filter(t::campaign_name.eq_any(names.to_vec()));
+        }
+        if !q.campaign_ids.is_empty() {
+            query = query.filter(t::campaign_id.eq_any(q.campaign_ids.clone()));
+        }
+        if !channels.is_empty() {
+            query = query.filter(t::channel.eq_any(channels.clone()));
+        }
+        if !statuses.is_empty() {
+            query = query.filter(t::status.eq_any(statuses.clone()));
+        }
+        if !categories.is_empty() {
+            query = query.filter(t::error_category.eq_any(categories.clone()));
+        }
+        query.load(c)?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, ch, cat, n)| n.filter(|n| *n != 0).map(|n| (s, ch, cat, n)))
+        .collect())
+}
+
+/// The name a campaign's messages carry, `Some(None)` when they carry none, None when
+/// the hotel has no message of that campaign.
+pub fn campaign_name(
+    conn: &mut DbConn,
+    hotel_id: &str,
+    campaign_id: &str,
+) -> Result<Option<Option<String>>, StoreError> {
+    let name: Option<String> = with_conn!(conn, c => t::table
+        .filter(t::hotel_id.eq(hotel_id.to_string()))
+        .filter(t::campaign_id.eq(campaign_id.to_string()))
+        .filter(t::messages.gt(0))
+        .select(t::campaign_name)
+        .first(c)
+        .optional()?);
+    Ok(name.map(|n| Some(n).filter(|n| !n.is_empty())))
+}

@@ -245,8 +245,12 @@ fn seed(store: &Store, regions: &RegionMap, n: usize, table: &mut Table) -> anyh
     let mut big_hotel_phones = Vec::new();
     let mut undelivered = 0usize;
     let mut done = 0usize;
+    // Recorded over the last year, oldest first, as a year of production would be.
+    let year = chrono::Duration::days(365);
+    let first_recorded = Utc::now() - year;
     while done < n {
         let count = (n - done).min(1000);
+        let recorded_at = first_recorded + year * (done as i32) / (n as i32);
         let mut batch = Vec::with_capacity(count);
         let mut guest_batch = Vec::new();
         for i in done..done + count {
@@ -264,7 +268,9 @@ fn seed(store: &Store, regions: &RegionMap, n: usize, table: &mut Table) -> anyh
                 1 => ("Upsell room upgrade", "upsell"),
                 _ => ("Welcome", "welcome"),
             };
-            let check_in = today + chrono::Duration::days(rng.random_range(-180..180));
+            // Sent in the weeks before the stay.
+            let check_in =
+                recorded_at.date_naive() + chrono::Duration::days(rng.random_range(1..60));
             let failed = matches!(status, MessageStatus::Undelivered | MessageStatus::Failed);
             let guest_id = format!("g-{run}-{i}");
             let d = MessageDraft {
@@ -326,7 +332,7 @@ fn seed(store: &Store, regions: &RegionMap, n: usize, table: &mut Table) -> anyh
                 )?);
             }
         }
-        messages::record(&mut conn, &batch, Utc::now())?;
+        messages::record(&mut conn, &batch, recorded_at)?;
         guests::upsert(&mut conn, &guest_batch)?;
         done += count;
         if done.is_multiple_of(100_000) {
@@ -450,7 +456,7 @@ where
 fn filters(seeded: &Seeded) -> Vec<(&'static str, proto::MessageFilter)> {
     let day = |d: i64| (seeded.today + chrono::Duration::days(d)).to_string();
     let big = || vec!["hotel-00".to_string()];
-    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    let a_month_ago = Utc::now() - chrono::Duration::days(30);
     vec![
         (
             "phone",
@@ -506,7 +512,7 @@ fn filters(seeded: &Seeded) -> Vec<(&'static str, proto::MessageFilter)> {
             proto::MessageFilter {
                 hotel_ids: big(),
                 created_after: Some(prost_types::Timestamp {
-                    seconds: an_hour_ago.timestamp(),
+                    seconds: a_month_ago.timestamp(),
                     nanos: 0,
                 }),
                 ..Default::default()

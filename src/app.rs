@@ -2,6 +2,7 @@
 //! tests both start sentlog through here.
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -133,6 +134,7 @@ pub async fn start(
     let state = Arc::new(AppState::new(store, config));
     state.feed.start(&config.settings.database_url);
     refresh_statistics_hourly(&state);
+    settle_tallies_often(&state);
     let (tx, rx) = oneshot::channel::<()>();
     let mut scheduler = match &config.reconcile_cron {
         Some(cron) => Some(
@@ -174,7 +176,7 @@ pub async fn start(
         },
         limits: crate::grpc::limits::LimitsLayer::new(
             s.max_concurrent_calls,
-            std::time::Duration::from_millis(s.request_timeout_ms),
+            Duration::from_millis(s.request_timeout_ms),
             crate::grpc::server::MAX_REQUEST_BYTES,
         ),
         tls: match &s.tls {
@@ -264,20 +266,47 @@ async fn serve_http(
 /// Keeps the planner's statistics in step with a growing table (see
 /// `Store::refresh_statistics`); ends when the server stops.
 fn refresh_statistics_hourly(state: &AppState) {
+    every(
+        state,
+        Duration::from_secs(3600),
+        "refreshing planner statistics",
+        |s| s.refresh_statistics(),
+    );
+}
+
+/// Folds the tallies writers append into the settled ones, so counts sum few rows
+/// (see `Store::settle_tallies`); ends when the server stops.
+fn settle_tallies_often(state: &AppState) {
+    every(
+        state,
+        Duration::from_secs(30),
+        "settling message tallies",
+        |s| s.settle_tallies().map(|_| ()),
+    );
+}
+
+/// Runs `job` on the blocking pool every `period` (the first time after one period)
+/// until the server stops; a failure is logged and the next run tries again.
+fn every(
+    state: &AppState,
+    period: Duration,
+    what: &'static str,
+    job: fn(&crate::store::Store) -> Result<(), crate::store::StoreError>,
+) {
     let store = state.store.clone();
     let mut stop = state.feed.subscribe().1;
     tokio::spawn(async move {
-        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
-        every_hour.tick().await; // the first tick is now: migrations just refreshed them
+        let mut ticks = tokio::time::interval(period);
+        ticks.tick().await; // the first tick is now
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
-                _ = every_hour.tick() => {
+                _ = ticks.tick() => {
                     let s = store.clone();
-                    match tokio::task::spawn_blocking(move || s.refresh_statistics()).await {
+                    match tokio::task::spawn_blocking(move || job(&s)).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => tracing::warn!(error = %e, "refreshing planner statistics failed"),
-                        Err(e) => tracing::warn!(error = %e, "refreshing planner statistics panicked"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "{what} failed"),
+                        Err(e) => tracing::warn!(error = %e, "{what} panicked"),
                     }
                 }
             }

@@ -93,6 +93,7 @@ fn main() -> anyhow::Result<()> {
         true => seeded_before(&store, &mut table)?,
         false => seed(&store, &config.regions, args.messages, &mut table)?,
     };
+    store.settle_tallies()?;
     store.vacuum_after_bulk_load()?;
     let mut server = ServerProcess::start(&args.database_url)?;
     let result = runtime.block_on(measure(

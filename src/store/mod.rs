@@ -159,7 +159,7 @@ impl Store {
         use diesel::connection::SimpleConnection;
         let mut conn = self.conn()?;
         if let DbConn::Pg(c) = &mut *conn {
-            c.batch_execute("VACUUM (ANALYZE) messages, status_events, pms_guests")?;
+            c.batch_execute("VACUUM (ANALYZE) messages, status_events, pms_guests, message_tallies")?;
         }
         Ok(())
     }
@@ -182,6 +182,12 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Folds the tallies appended by writes into the settled ones (see
+    /// `tallies::settle`); the server does it every 30 s.
+    pub fn settle_tallies(&self) -> Result<usize, StoreError> {
+        tallies::settle(&mut *self.conn()?)
     }
 
     /// Runs blocking database work on the blocking pool.

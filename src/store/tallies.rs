@@ -92,3 +92,54 @@ pub fn campaign_name(
         .optional()?);
     Ok(name.map(|n| Some(n).filter(|n| !n.is_empty())))
 }
+
+/// Advisory lock key held while settling, so one instance settles at a time.
+const SETTLE_LOCK_KEY: i64 = 0x5e47_7a11;
+
+/// PostgreSQL: folds pending tallies (appended by every write) into the settled
+/// ones, in one transaction, and drops settled tallies that reached zero. Returns
+/// the pending rows folded; 0 when another instance is settling. SQLite's triggers
+/// update tallies in place (one writer at a time), so it has nothing to settle.
+pub fn settle(conn: &mut DbConn) -> Result<usize, StoreError> {
+    use super::WriteTransaction;
+    use diesel::sql_types::Bool;
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+    let DbConn::Pg(c) = conn else {
+        return Ok(0);
+    };
+    c.write_transaction(|c| {
+        let lock: Locked = diesel::sql_query(format!(
+            "SELECT pg_try_advisory_xact_lock({SETTLE_LOCK_KEY}) AS locked"
+        ))
+        .get_result(c)?;
+        if !lock.locked {
+            return Ok(0);
+        }
+        let folded = diesel::sql_query(
+            "WITH moved AS (
+                 DELETE FROM message_tallies WHERE pending
+                 RETURNING hotel_id, day, campaign_id, campaign_name, channel, status,
+                           error_category, messages
+             )
+             INSERT INTO message_tallies AS t
+             SELECT hotel_id, day, campaign_id, campaign_name, channel, status,
+                    error_category, SUM(messages)::integer, false
+             FROM moved
+             GROUP BY 1, 2, 3, 4, 5, 6, 7
+             ORDER BY 1, 2, 3, 4, 5, 6, 7
+             ON CONFLICT (hotel_id, day, campaign_id, campaign_name, channel, status,
+                          error_category) WHERE NOT pending
+             DO UPDATE SET messages = t.messages + EXCLUDED.messages",
+        )
+        .execute(c)?;
+        if folded > 0 {
+            diesel::sql_query("DELETE FROM message_tallies WHERE NOT pending AND messages = 0")
+                .execute(c)?;
+        }
+        Ok(folded)
+    })
+}

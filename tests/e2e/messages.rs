@@ -805,62 +805,73 @@ async fn counts_follow_every_write_and_time_range(db: TestDb) {
         (after(0.2), before(0.7)),
         (after(0.45), before(0.5)),
     ];
-    for (created_after, created_before) in ranges {
-        let filters = [
-            proto::MessageFilter {
-                created_after,
-                created_before,
-                ..Default::default()
-            },
-            proto::MessageFilter {
-                hotel_ids: vec!["paris-opera".into()],
-                statuses: vec![MessageStatus::Delivered as i32, MessageStatus::Read as i32],
-                created_after,
-                created_before,
-                ..Default::default()
-            },
-            proto::MessageFilter {
-                campaign_name: "upsell".into(),
-                channels: vec![Channel::Whatsapp as i32],
-                error_categories: vec![],
-                created_after,
-                created_before,
-                ..Default::default()
-            },
-        ];
-        for filter in filters {
-            counts_match_the_rows(&mut client, filter, 200).await;
+    // Counts sum the tallies the writes appended (pending, on PostgreSQL), then the
+    // same once they are settled.
+    for settle in [false, true] {
+        if settle {
+            let store = server.store().clone();
+            tokio::task::spawn_blocking(move || store.settle_tallies())
+                .await
+                .unwrap()
+                .unwrap();
         }
-        // The funnel of one campaign over the same range.
-        let filter = proto::MessageFilter {
-            hotel_ids: vec!["paris-opera".into()],
-            created_after,
-            created_before,
-            ..Default::default()
-        };
-        let all = list_all(&mut client, filter, 200).await;
-        let Some(campaign) = all
-            .iter()
-            .find_map(|m| Some(m.campaign_id.clone()).filter(|c| !c.is_empty()))
-        else {
-            continue;
-        };
-        let stats = client
-            .get_campaign_stats(proto::GetCampaignStatsRequest {
-                hotel_id: "paris-opera".into(),
-                campaign_id: campaign.clone(),
-                sent_after: created_after,
-                sent_before: created_before,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let of_campaign: Vec<_> = all.iter().filter(|m| m.campaign_id == campaign).collect();
-        assert_eq!(
-            stats.total as usize,
-            of_campaign.len(),
-            "campaign {campaign}"
-        );
+        for (created_after, created_before) in ranges {
+            let filters = [
+                proto::MessageFilter {
+                    created_after,
+                    created_before,
+                    ..Default::default()
+                },
+                proto::MessageFilter {
+                    hotel_ids: vec!["paris-opera".into()],
+                    statuses: vec![MessageStatus::Delivered as i32, MessageStatus::Read as i32],
+                    created_after,
+                    created_before,
+                    ..Default::default()
+                },
+                proto::MessageFilter {
+                    campaign_name: "upsell".into(),
+                    channels: vec![Channel::Whatsapp as i32],
+                    error_categories: vec![],
+                    created_after,
+                    created_before,
+                    ..Default::default()
+                },
+            ];
+            for filter in filters {
+                counts_match_the_rows(&mut client, filter, 200).await;
+            }
+            // The funnel of one campaign over the same range.
+            let filter = proto::MessageFilter {
+                hotel_ids: vec!["paris-opera".into()],
+                created_after,
+                created_before,
+                ..Default::default()
+            };
+            let all = list_all(&mut client, filter, 200).await;
+            let Some(campaign) = all
+                .iter()
+                .find_map(|m| Some(m.campaign_id.clone()).filter(|c| !c.is_empty()))
+            else {
+                continue;
+            };
+            let stats = client
+                .get_campaign_stats(proto::GetCampaignStatsRequest {
+                    hotel_id: "paris-opera".into(),
+                    campaign_id: campaign.clone(),
+                    sent_after: created_after,
+                    sent_before: created_before,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let of_campaign: Vec<_> = all.iter().filter(|m| m.campaign_id == campaign).collect();
+            assert_eq!(
+                stats.total as usize,
+                of_campaign.len(),
+                "campaign {campaign}"
+            );
+        }
     }
     server.stop().await;
 }

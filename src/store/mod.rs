@@ -159,7 +159,9 @@ impl Store {
         use diesel::connection::SimpleConnection;
         let mut conn = self.conn()?;
         if let DbConn::Pg(c) = &mut *conn {
-            c.batch_execute("VACUUM (ANALYZE) messages, status_events, pms_guests, message_tallies")?;
+            c.batch_execute(
+                "VACUUM (ANALYZE) messages, status_events, pms_guests, message_tallies",
+            )?;
         }
         Ok(())
     }

@@ -95,6 +95,8 @@ fn main() -> anyhow::Result<()> {
     };
     store.settle_tallies()?;
     store.vacuum_after_bulk_load()?;
+    // Measure the database at rest, not the bulk load's checkpoint.
+    store.checkpoint()?;
     let mut server = ServerProcess::start(&args.database_url)?;
     let result = runtime.block_on(measure(
         &store,

@@ -166,6 +166,18 @@ impl Store {
         Ok(())
     }
 
+    /// Writes every dirty page out now (a PostgreSQL CHECKPOINT, a SQLite WAL
+    /// checkpoint), so a benchmark after a bulk load does not measure its write-back.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.conn()?;
+        match &mut *conn {
+            DbConn::Pg(c) => c.batch_execute("CHECKPOINT")?,
+            DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
+        }
+        Ok(())
+    }
+
     /// Refreshes the planner's table statistics. SQLite never gathers them by itself:
     /// without them it takes the index with the most equality columns, which for a
     /// filter on check-in day + channel + status is the status index (36 s for a page

@@ -1,0 +1,1 @@
+DROP INDEX messages_hotel_status_channel_check_in;

@@ -281,7 +281,7 @@ fn settle_tallies_often(state: &AppState) {
         state,
         Duration::from_secs(30),
         "settling message tallies",
-        |s| s.settle_tallies().map(|_| ()),
+        |s| s.settle_tallies(),
     );
 }
 

@@ -22,7 +22,7 @@ use crate::with_conn;
 /// Rows per INSERT statement: 32 columns x 400 stays under SQLite's 32,766 parameters.
 const INSERT_CHUNK: usize = 400;
 /// PostgreSQL takes 65,535 parameters: a whole batch (at most 1000 messages) is one
-/// INSERT, so the tally trigger runs once per batch and locks its tallies in order.
+/// INSERT, so the tally trigger runs once per batch and appends one set of tallies.
 const PG_INSERT_CHUNK: usize = 2000;
 /// The event id of the status a message was recorded with.
 pub const RECORDED_EVENT_ID: &str = "recorded";
@@ -566,7 +566,7 @@ pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> 
     }
     let names = names.as_ref();
     let mut groups = Vec::new();
-    if tallies::answer(q) {
+    if tallies::can_answer(q) {
         let split = day_split::split(q.created_after, q.created_before);
         if let Some(days) = split.whole_days {
             groups.extend(tallies::count(conn, q, names, days)?);

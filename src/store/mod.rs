@@ -200,7 +200,7 @@ impl Store {
 
     /// Folds the tallies appended by writes into the settled ones (see
     /// `tallies::settle`); the server does it every 30 s.
-    pub fn settle_tallies(&self) -> Result<usize, StoreError> {
+    pub fn settle_tallies(&self) -> Result<(), StoreError> {
         tallies::settle(&mut *self.conn()?)
     }
 

@@ -24,7 +24,7 @@ use crate::with_conn;
 
 const HISTORY_CHUNK: usize = 500;
 /// Messages per UPDATE: 11 parameters each, under SQLite's 32,766 for a whole batch
-/// (at most 1000 events), so the tally trigger runs once and locks tallies in order.
+/// (at most 1000 events), so the tally trigger runs once and appends one set of tallies.
 const UPDATE_CHUNK: usize = 1000;
 
 /// The status part of a message row, and what the rules need to judge an event.

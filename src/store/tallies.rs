@@ -16,7 +16,7 @@ pub type Groups = Vec<(i32, i32, i32, i64)>;
 
 /// Whether the tallies can answer `q`: it filters on nothing they do not keep
 /// (recording time aside, which they keep by whole day).
-pub fn answer(q: &MessageQuery) -> bool {
+pub fn can_answer(q: &MessageQuery) -> bool {
     q.phone_forms.is_empty()
         && q.email.is_none()
         && q.pms_reservation_id.is_none()
@@ -97,19 +97,29 @@ pub fn campaign_name(
 const SETTLE_LOCK_KEY: i64 = 0x5e47_7a11;
 
 /// PostgreSQL: folds pending tallies (appended by every write) into the settled
-/// ones, in one transaction, and drops settled tallies that reached zero. Returns
-/// the pending rows folded; 0 when another instance is settling. SQLite's triggers
-/// update tallies in place (one writer at a time), so it has nothing to settle.
-pub fn settle(conn: &mut DbConn) -> Result<usize, StoreError> {
+/// ones, in one transaction, and drops the settled tallies this fold brought to zero
+/// (only those: a fold reads the pending rows and the keys they touch, never the whole
+/// table). Does nothing when another instance is settling. SQLite's triggers update
+/// tallies in place (one writer at a time), so it has nothing to settle.
+pub fn settle(conn: &mut DbConn) -> Result<(), StoreError> {
     use super::WriteTransaction;
-    use diesel::sql_types::Bool;
+    use diesel::sql_types::{Bool, Date, Text};
+    use std::collections::BTreeMap;
     #[derive(QueryableByName)]
     struct Locked {
         #[diesel(sql_type = Bool)]
         locked: bool,
     }
+    /// A (hotel, day) where the fold left a settled tally at zero.
+    #[derive(QueryableByName)]
+    struct Emptied {
+        #[diesel(sql_type = Text)]
+        hotel_id: String,
+        #[diesel(sql_type = Date)]
+        day: chrono::NaiveDate,
+    }
     let DbConn::Pg(c) = conn else {
-        return Ok(0);
+        return Ok(());
     };
     c.write_transaction(|c| {
         let lock: Locked = diesel::sql_query(format!(
@@ -117,29 +127,42 @@ pub fn settle(conn: &mut DbConn) -> Result<usize, StoreError> {
         ))
         .get_result(c)?;
         if !lock.locked {
-            return Ok(0);
+            return Ok(());
         }
-        let folded = diesel::sql_query(
+        let emptied: Vec<Emptied> = diesel::sql_query(
             "WITH moved AS (
                  DELETE FROM message_tallies WHERE pending
                  RETURNING hotel_id, day, campaign_id, campaign_name, channel, status,
                            error_category, messages
+             ), settled AS (
+                 INSERT INTO message_tallies AS t
+                 SELECT hotel_id, day, campaign_id, campaign_name, channel, status,
+                        error_category, SUM(messages)::integer, false
+                 FROM moved
+                 GROUP BY 1, 2, 3, 4, 5, 6, 7
+                 ORDER BY 1, 2, 3, 4, 5, 6, 7
+                 ON CONFLICT (hotel_id, day, campaign_id, campaign_name, channel, status,
+                              error_category) WHERE NOT pending
+                 DO UPDATE SET messages = t.messages + EXCLUDED.messages
+                 RETURNING t.hotel_id, t.day, t.messages
              )
-             INSERT INTO message_tallies AS t
-             SELECT hotel_id, day, campaign_id, campaign_name, channel, status,
-                    error_category, SUM(messages)::integer, false
-             FROM moved
-             GROUP BY 1, 2, 3, 4, 5, 6, 7
-             ORDER BY 1, 2, 3, 4, 5, 6, 7
-             ON CONFLICT (hotel_id, day, campaign_id, campaign_name, channel, status,
-                          error_category) WHERE NOT pending
-             DO UPDATE SET messages = t.messages + EXCLUDED.messages",
+             SELECT DISTINCT hotel_id, day FROM settled WHERE messages = 0",
         )
-        .execute(c)?;
-        if folded > 0 {
-            diesel::sql_query("DELETE FROM message_tallies WHERE NOT pending AND messages = 0")
-                .execute(c)?;
+        .load(c)?;
+        let mut days_by_hotel: BTreeMap<String, Vec<chrono::NaiveDate>> = BTreeMap::new();
+        for e in emptied {
+            days_by_hotel.entry(e.hotel_id).or_default().push(e.day);
         }
-        Ok(folded)
+        for (hotel, days) in days_by_hotel {
+            diesel::delete(
+                t::table
+                    .filter(t::hotel_id.eq(hotel))
+                    .filter(t::day.eq_any(days))
+                    .filter(t::messages.eq(0))
+                    .filter(diesel::dsl::sql::<Bool>("NOT pending")),
+            )
+            .execute(c)?;
+        }
+        Ok(())
     })
 }

@@ -811,10 +811,21 @@ async fn counts_follow_every_write_and_time_range(db: TestDb) {
     for settle in [false, true] {
         if settle {
             let store = server.store().clone();
-            tokio::task::spawn_blocking(move || store.settle_tallies())
-                .await
-                .unwrap()
-                .unwrap();
+            let pg = server.is_postgres();
+            tokio::task::spawn_blocking(move || {
+                store.settle_tallies()?;
+                if pg {
+                    // Moving rows to other days emptied tallies: settling dropped them,
+                    // and left nothing pending (the DELETE finds nothing to remove).
+                    let mut conn = store.conn()?;
+                    let left = "DELETE FROM message_tallies WHERE pending OR messages = 0";
+                    assert_eq!(exec(&mut conn, left), 0);
+                }
+                anyhow::Ok(())
+            })
+            .await
+            .unwrap()
+            .unwrap();
         }
         for (created_after, created_before) in ranges {
             let filters = [

@@ -27,6 +27,7 @@ pub struct AppState {
     pub page_tokens: PageTokens,
     pub reconciler: Arc<Reconciler>,
     pub feed: Arc<ChangeFeed>,
+    pub streams: crate::service::streams::StreamGate,
 }
 
 impl AppState {
@@ -41,6 +42,10 @@ impl AppState {
             store,
             regions: config.regions.clone(),
             page_tokens: PageTokens::new(&secret),
+            streams: crate::service::streams::StreamGate::new(
+                config.settings.max_open_streams,
+                config.settings.max_open_streams_per_token,
+            ),
         }
     }
 }

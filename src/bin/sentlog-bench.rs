@@ -45,9 +45,16 @@ struct Args {
     /// Write the figures as JSON too.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Instead of the query measures: open this many WatchMessages streams on a
+    /// fresh database and measure the server's memory with them open.
+    #[arg(long)]
+    watchers: Option<usize>,
     /// Internal: serve gRPC on this address (the benchmark's server child process).
     #[arg(long, hide = true)]
     serve: Option<String>,
+    /// Internal: the server child's open-stream caps (the watcher measure raises them).
+    #[arg(long, hide = true)]
+    stream_cap: Option<usize>,
 }
 
 const CLIENTS: usize = 8;
@@ -78,7 +85,15 @@ fn main() -> anyhow::Result<()> {
         ..Settings::default()
     };
     if let Some(addr) = &args.serve {
+        let mut settings = settings;
+        if let Some(cap) = args.stream_cap {
+            settings.max_open_streams = cap;
+            settings.max_open_streams_per_token = cap;
+        }
         return serve(settings, addr);
+    }
+    if let Some(n) = args.watchers {
+        return watchers(&args.database_url, n);
     }
     let config = settings.clone().validate()?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -158,12 +173,17 @@ struct ServerProcess {
 
 impl ServerProcess {
     fn start(database_url: &str) -> anyhow::Result<ServerProcess> {
+        Self::start_with(database_url, &[])
+    }
+
+    fn start_with(database_url: &str, extra: &[&str]) -> anyhow::Result<ServerProcess> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(std::env::current_exe()?)
             .args(["--database-url", database_url, "--serve", &addr])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
@@ -186,11 +206,20 @@ impl ServerProcess {
     }
 
     fn peak_rss_mb(&self) -> f64 {
+        self.memory_mb("VmHWM:")
+    }
+
+    fn rss_mb(&self) -> f64 {
+        self.memory_mb("VmRSS:")
+    }
+
+    /// A memory figure of the server process from /proc (kB there), in MB.
+    fn memory_mb(&self, field: &str) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .ok()
             .and_then(|s| {
                 s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
+                    .find(|l| l.starts_with(field))
                     .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
             })
             .unwrap_or(0.0)
@@ -201,6 +230,120 @@ impl ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Watchers per HTTP/2 connection (as several consoles or services would hold them).
+const WATCHERS_PER_CONNECTION: usize = 100;
+/// Longest any step of the watcher measure may take.
+const WATCH_STEP_LIMIT: Duration = Duration::from_secs(60);
+
+/// `--watchers N`: the server's memory with N WatchMessages streams open, the time for
+/// one new message to reach all of them, and the memory once they are closed.
+fn watchers(database_url: &str, n: usize) -> anyhow::Result<()> {
+    use proto::message_service_client::MessageServiceClient;
+    let cap = n.to_string();
+    let mut server = ServerProcess::start_with(database_url, &["--stream-cap", &cap])?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut table = Table { rows: Vec::new() };
+    let result = runtime.block_on(async {
+        let first = server.channel().await?;
+        let mut client = MessageServiceClient::new(first.clone());
+        let record = |client: &mut MessageServiceClient<Transport>, i: usize| {
+            let mut client = client.clone();
+            async move {
+                client
+                    .record_messages(proto::RecordMessagesRequest {
+                        messages: vec![proto::NewMessage {
+                            hotel_id: "bench-hotel".into(),
+                            external_id: format!("watch-{i}-{}", uuid::Uuid::now_v7()),
+                            channel: proto::Channel::Sms as i32,
+                            recipient_phone: "+33612345678".into(),
+                            ..Default::default()
+                        }],
+                    })
+                    .await
+            }
+        };
+        record(&mut client, 0).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        table.add("watchers", n.to_string());
+        let idle = server.rss_mb();
+        table.add(
+            "server resident memory, no watcher (MB)",
+            format!("{idle:.1}"),
+        );
+        let mut channels = vec![first];
+        while channels.len() * WATCHERS_PER_CONNECTION < n {
+            channels.push(server.channel().await?);
+        }
+        let opened = Instant::now();
+        let mut streams = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut c = MessageServiceClient::new(channels[i / WATCHERS_PER_CONNECTION].clone());
+            let stream = tokio::time::timeout(
+                WATCH_STEP_LIMIT,
+                c.watch_messages(proto::WatchMessagesRequest::default()),
+            )
+            .await
+            .context("opening a watcher")??
+            .into_inner();
+            streams.push(stream);
+        }
+        table.add(
+            "time to open them all (ms)",
+            format!("{}", opened.elapsed().as_millis()),
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let open = server.rss_mb();
+        table.add(
+            format!("server resident memory, {n} watchers open (MB)"),
+            format!("{open:.1}"),
+        );
+        table.add(
+            "per open watcher (KB)",
+            format!("{:.1}", (open - idle) * 1024.0 / n.max(1) as f64),
+        );
+        // One new message reaches every watcher.
+        let sent = Instant::now();
+        record(&mut client, 1).await?;
+        let mut readers = tokio::task::JoinSet::new();
+        for mut s in streams {
+            readers.spawn(async move {
+                let got = tokio::time::timeout(WATCH_STEP_LIMIT, s.message()).await;
+                (matches!(got, Ok(Ok(Some(_)))), s)
+            });
+        }
+        let mut reached = 0;
+        let mut streams = Vec::with_capacity(n);
+        while let Some(done) = readers.join_next().await {
+            let (ok, s) = done?;
+            reached += usize::from(ok);
+            streams.push(s);
+        }
+        table.add(
+            "one new message reached (watchers · ms)",
+            format!("{reached} · {}", sent.elapsed().as_millis()),
+        );
+        table.add(
+            "server peak resident memory (MB)",
+            format!("{:.1}", server.peak_rss_mb()),
+        );
+        drop(streams);
+        drop(channels);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        table.add(
+            "server resident memory, all closed (MB)",
+            format!("{:.1}", server.rss_mb()),
+        );
+        anyhow::Ok(())
+    });
+    server.stop();
+    result?;
+    println!("| measure | figure |\n| --- | --- |");
+    for (what, figure) in &table.rows {
+        println!("| {what} | {figure} |");
+    }
+    Ok(())
 }
 
 /// What the seed leaves for the measures to aim at.

@@ -20,6 +20,8 @@ pub enum PageError {
     Forbidden(String),
     NotFound(String),
     Conflict(String),
+    /// Too many downloads open for this token or this server.
+    TooMany(String),
     Unavailable,
     Internal,
 }
@@ -33,6 +35,7 @@ impl From<ServiceError> for PageError {
                 e.field, e.hotel_id
             )),
             ServiceError::Busy(why) => PageError::Conflict(why),
+            ServiceError::Exhausted(why) => PageError::TooMany(why),
             ServiceError::Store { error, what } => match error {
                 StoreError::NotFound => PageError::NotFound(format!("{what} not found")),
                 StoreError::Conflict(why) => PageError::Conflict(why),
@@ -61,6 +64,7 @@ impl PageError {
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Conflict(_) => StatusCode::CONFLICT,
+            PageError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -72,7 +76,8 @@ impl PageError {
             PageError::Invalid(m)
             | PageError::Forbidden(m)
             | PageError::NotFound(m)
-            | PageError::Conflict(m) => m.clone(),
+            | PageError::Conflict(m)
+            | PageError::TooMany(m) => m.clone(),
             PageError::Unavailable => "the database is unavailable; retry shortly".into(),
             PageError::Internal => "internal error; it has been logged".into(),
         }

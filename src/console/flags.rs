@@ -15,6 +15,7 @@ use super::visitor::{Visitor, safe_next};
 use super::{Console, PageError};
 use crate::domain::flag::{self, Flag, FlagChange, FlagReason, FlagState};
 use crate::domain::message::optional;
+use crate::domain::notice::Notice;
 use crate::service::flags as service;
 
 pub const LIST_FLAGS: &str = "/sentlog.v1.ReconciliationService/ListFlags";
@@ -55,9 +56,8 @@ pub async fn queue_page(
     let here = format!("/flags?{}", form.query_string());
     let body = html! {
         h1 { "Flag queue " small.hint { "· undelivered messages checked against the PMS" } }
-        @match q.get("done") {
-            "" => {}
-            done => p.ok role="status" { (done) }
+        @if let Some(notice) = Notice::decode(q.get("done"), &console.app.page_tokens, &visitor.session) {
+            p.ok role="status" { (notice.text()) }
         }
         (filters(&form))
         @if visitor.caller.may_call(RUN_RECONCILIATION) {
@@ -186,12 +186,11 @@ pub async fn update(
         corrected_phone,
     };
     let updated = service::update(&console.app, &visitor.caller, &id, change).await?;
-    let done = format!(
-        "Flag for {} is now {}.",
-        updated.guest_name.as_deref().unwrap_or("the guest"),
-        updated.state.name().to_lowercase()
-    );
-    Ok(back_to(form.get("return"), &done))
+    let done = Notice::FlagMoved {
+        flag_id: updated.id,
+        state: updated.state,
+    };
+    Ok(back_to(&console, &visitor, form.get("return"), &done))
 }
 
 pub async fn run_now(
@@ -203,19 +202,32 @@ pub async fn run_now(
     visitor.check_csrf(&form, &console)?;
     visitor.require(RUN_RECONCILIATION)?;
     let run = service::run_now(&console.app, &visitor.caller, Vec::new()).await?;
-    let done = format!(
-        "Reconciliation pass finished: {} messages checked, {} flags raised, {} skipped, {} errors.",
-        run.messages_checked, run.flags_raised, run.messages_skipped, run.errors
-    );
-    Ok(back_to(form.get("return"), &done))
+    let done = Notice::PassFinished {
+        checked: run.messages_checked,
+        raised: run.flags_raised,
+        skipped: run.messages_skipped,
+        errors: run.errors,
+    };
+    Ok(back_to(&console, &visitor, form.get("return"), &done))
 }
 
-/// Back to the queue the form came from, saying what was done (post/redirect/get).
-fn back_to(ret: &str, done: &str) -> Response {
+/// Back to the queue the form came from, saying what was done (post/redirect/get)
+/// with a notice only this server can issue, for this session.
+fn back_to(console: &Console, visitor: &Visitor, ret: &str, done: &Notice) -> Response {
     let ret = match safe_next(ret) {
         r if r.starts_with("/flags") => r,
         _ => "/flags",
     };
-    let sep = if ret.contains('?') { "&" } else { "?" };
-    Redirect::to(&format!("{ret}{sep}done={}", urlencode(done))).into_response()
+    // The queue's own links carry no `done`; one left by an earlier action goes.
+    let kept: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(
+            Pairs::parse(ret.split_once('?').map_or("", |(_, q)| q))
+                .iter()
+                .filter(|(k, _)| k != "done"),
+        )
+        .finish();
+    let path = ret.split('?').next().unwrap_or("/flags");
+    let done = done.encode(&console.app.page_tokens, &visitor.session);
+    let sep = if kept.is_empty() { "" } else { "&" };
+    Redirect::to(&format!("{path}?{kept}{sep}done={}", urlencode(&done))).into_response()
 }

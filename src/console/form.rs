@@ -19,6 +19,10 @@ impl Pairs {
         Pairs(form_urlencoded::parse(raw).into_owned().collect())
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &(String, String)> {
+        self.0.iter()
+    }
+
     /// The first value of `name`, or "".
     pub fn get(&self, name: &str) -> &str {
         self.0

@@ -300,10 +300,20 @@ pub async fn csv(
         .draft()
         .map_err(|e| PageError::Invalid(e.to_string()))?;
     let q = service::query(&console.app, &visitor.caller, draft)?;
-    let rows = ReceiverStream::new(service::export(console.app.clone(), q)).map(|r| {
-        r.map(|m| csv_line(&crate::export_csv::record(&m.into())))
+    // The same masking as the page: agents never get a whole phone, on screen or in a file.
+    let whole_phones = visitor.shows_whole_phones();
+    let rows = ReceiverStream::new(service::export(console.app.clone(), &visitor.caller, q)?).map(
+        move |r| {
+            r.map(|mut m| {
+                if !whole_phones {
+                    m.recipient_phone =
+                        m.recipient_phone.as_deref().map(crate::domain::phone::mask);
+                }
+                csv_line(&crate::export_csv::record(&m.into()))
+            })
             .map_err(|e| std::io::Error::other(PageError::from(e).message()))
-    });
+        },
+    );
     let header = tokio_stream::once(Ok(csv_line(&crate::export_csv::HEADER)));
     Ok((
         [

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use maud::html;
@@ -13,7 +13,7 @@ use maud::html;
 use super::form::Pairs;
 use super::{Console, PageError, html, layout};
 use crate::domain::access::{Caller, Role, caller_for_hash, identify, token_hash};
-use crate::domain::session::{SESSION_LIFETIME, Session};
+use crate::domain::session::{DEFAULT_RETURN_PATH, SESSION_LIFETIME, Session, safe_return_path};
 
 pub const COOKIE: &str = "sentlog_session";
 
@@ -68,9 +68,8 @@ fn set_cookie(value: &str, max_age: i64) -> String {
     format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}")
 }
 
-fn cookie_value(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+fn cookie_in(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -89,7 +88,7 @@ impl FromRequestParts<Arc<Console>> for Visitor {
     ) -> Result<Self, Self::Rejection> {
         let keys = &console.app.page_tokens;
         let now = Utc::now();
-        let session = cookie_value(parts).and_then(|v| Session::decode(v, keys, now));
+        let session = cookie_in(&parts.headers).and_then(|v| Session::decode(v, keys, now));
         let visitor = |caller, session: Session, new_cookie, sign_in_off| Visitor {
             csrf: session.csrf_token(keys),
             caller,
@@ -124,15 +123,50 @@ impl FromRequestParts<Arc<Console>> for Visitor {
     }
 }
 
-/// Only a path of this console: never another site (an open redirect).
+/// Where to go after a form: a path of this console only (see the rule's doc).
 pub fn safe_next(next: &str) -> &str {
-    match next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        true => next,
-        false => "/messages",
+    safe_return_path(next)
+}
+
+/// A sign-in form is posted only from this console's own page (no login CSRF): the
+/// browser must not say the post came from another site (`Sec-Fetch-Site`), and an
+/// `Origin` it sends must be this server's.
+fn posted_from_this_console(headers: &HeaderMap) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let site_ok = match text("sec-fetch-site") {
+        None | Some("same-origin") | Some("none") => true,
+        Some(_) => false,
+    };
+    let origin_ok = match (text("origin"), text("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(scheme, rest)| matches!(scheme, "http" | "https") && rest == host),
+        (Some(_), None) => false,
+    };
+    site_ok && origin_ok
+}
+
+/// The pre-sign-in session of this browser (kept when still valid), whose CSRF token
+/// the sign-in form carries; and the cookie to set when it is new.
+fn pre_session(headers: &HeaderMap, console: &Console) -> (Session, Option<String>) {
+    let keys = &console.app.page_tokens;
+    let now = Utc::now();
+    match cookie_in(headers).and_then(|v| Session::decode(v, keys, now)) {
+        Some(s) => (s, None),
+        None => {
+            let s = Session::new(None, now);
+            let cookie = set_cookie(&s.encode(keys), SESSION_LIFETIME.num_seconds());
+            (s, Some(cookie))
+        }
     }
 }
 
-fn signin_form(next: &str, error: Option<&str>) -> maud::Markup {
+fn signin_form(next: &str, csrf: &str, error: Option<&str>) -> maud::Markup {
     layout::bare(
         "Sign in",
         html! {
@@ -140,6 +174,7 @@ fn signin_form(next: &str, error: Option<&str>) -> maud::Markup {
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form method="post" action="/signin" {
                 input type="hidden" name="next" value=(next);
+                input type="hidden" name="csrf" value=(csrf);
                 label { "Access token " input type="password" name="token" autocomplete="off" required autofocus; }
                 " "
                 button type="submit" { "Sign in" }
@@ -149,49 +184,77 @@ fn signin_form(next: &str, error: Option<&str>) -> maud::Markup {
     )
 }
 
+/// The sign-in form again, with `why`, on this browser's pre-sign-in session.
+fn signin_answer(
+    headers: &HeaderMap,
+    console: &Console,
+    status: StatusCode,
+    next: &str,
+    why: Option<&str>,
+) -> Response {
+    let (session, cookie) = pre_session(headers, console);
+    let csrf = session.csrf_token(&console.app.page_tokens);
+    html(cookie, status, signin_form(next, &csrf, why))
+}
+
 pub async fn signin_page(
     State(console): State<Arc<Console>>,
+    headers: HeaderMap,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
     if console.tokens.is_empty() {
-        return axum::response::Redirect::to("/messages").into_response();
+        return axum::response::Redirect::to(DEFAULT_RETURN_PATH).into_response();
     }
     let q = Pairs::parse(query.as_deref().unwrap_or(""));
-    html(
-        None,
+    signin_answer(
+        &headers,
+        &console,
         StatusCode::OK,
-        signin_form(safe_next(q.get("next")), None),
+        safe_next(q.get("next")),
+        None,
     )
 }
 
-pub async fn signin(State(console): State<Arc<Console>>, body: Bytes) -> Response {
+pub async fn signin(
+    State(console): State<Arc<Console>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Pairs::parse_bytes(&body);
     let next = safe_next(form.get("next")).to_string();
     if console.tokens.is_empty() {
         return axum::response::Redirect::to(&next).into_response();
     }
+    let refuse = |status, why: &str| signin_answer(&headers, &console, status, &next, Some(why));
+    let keys = &console.app.page_tokens;
+    let form_is_ours = posted_from_this_console(&headers)
+        && cookie_in(&headers)
+            .and_then(|v| Session::decode(v, keys, Utc::now()))
+            .is_some_and(|s| s.csrf_matches(keys, form.get("csrf")));
+    if !form_is_ours {
+        tracing::info!("console sign-in refused: the form did not come from this console");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "This sign-in form is stale or did not come from this console; sign in again here.",
+        );
+    }
     let token = form.get("token").trim();
-    let refuse = |why: &str| {
-        html(
-            None,
-            StatusCode::UNAUTHORIZED,
-            signin_form(&next, Some(why)),
-        )
-    };
     let Some(caller) = identify(&console.tokens, token) else {
         tracing::info!("console sign-in refused: unknown token");
-        return refuse("This token is not one this server knows.");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "This token is not one this server knows.",
+        );
     };
     if caller.role == Role::Ingest {
         return refuse(
+            StatusCode::UNAUTHORIZED,
             "This token is for services (role ingest); the console needs an agent, csm or admin token.",
         );
     }
+    // A new session (new nonce, so a new CSRF token) for the signed-in visitor.
     let session = Session::new(Some(token_hash(token)), Utc::now());
-    let cookie = set_cookie(
-        &session.encode(&console.app.page_tokens),
-        SESSION_LIFETIME.num_seconds(),
-    );
+    let cookie = set_cookie(&session.encode(keys), SESSION_LIFETIME.num_seconds());
     tracing::info!(name = %caller.name, role = caller.role.name(), "console sign-in");
     let mut response = axum::response::Redirect::to(&next).into_response();
     if let Ok(v) = cookie.parse() {

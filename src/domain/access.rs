@@ -2,6 +2,7 @@
 use std::collections::BTreeSet;
 
 use super::FieldError;
+use super::message::required;
 
 /// The hotels a caller serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,13 @@ pub struct OutOfScope {
     pub hotel_id: String,
 }
 
+/// Why a hotel list was refused: not valid text, or a hotel the caller does not serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScopeError {
+    Invalid(FieldError),
+    OutOfScope(OutOfScope),
+}
+
 impl Caller {
     /// The caller of a server without configured tokens: loopback only, every hotel.
     pub fn anonymous() -> Self {
@@ -134,18 +142,25 @@ impl Caller {
         &self,
         field: &str,
         requested: Vec<String>,
-    ) -> Result<Vec<String>, OutOfScope> {
+    ) -> Result<Vec<String>, ScopeError> {
+        // Each id is text like any other field (no NUL, bounded), whatever the scope.
+        let requested = requested
+            .iter()
+            .enumerate()
+            .map(|(i, h)| required(&format!("{field}[{i}]"), h))
+            .collect::<Result<Vec<String>, FieldError>>()
+            .map_err(ScopeError::Invalid)?;
         if requested.is_empty() {
             return Ok(match &self.hotels {
                 HotelScope::All => Vec::new(),
                 HotelScope::Only(set) => set.iter().cloned().collect(),
             });
         }
-        if let Some(h) = requested.iter().find(|h| !self.may_see(h.trim())) {
-            return Err(OutOfScope {
+        if let Some(h) = requested.iter().find(|h| !self.may_see(h)) {
+            return Err(ScopeError::OutOfScope(OutOfScope {
                 field: field.to_string(),
                 hotel_id: h.clone(),
-            });
+            }));
         }
         Ok(requested)
     }
@@ -209,11 +224,20 @@ mod tests {
             c.resolve_hotels("hotel_ids", vec!["a".into()]).unwrap(),
             vec!["a"]
         );
+        assert!(matches!(
+            c.resolve_hotels("hotel_ids", vec!["a".into(), "z".into()]),
+            Err(ScopeError::OutOfScope(e)) if e.hotel_id == "z"
+        ));
+        // Text rules hold whatever the scope: a NUL is bad input, named.
+        for caller in [c.clone(), Caller::anonymous()] {
+            assert!(matches!(
+                caller.resolve_hotels("hotel_ids", vec!["a".into(), "a\0".into()]),
+                Err(ScopeError::Invalid(e)) if e.field == "hotel_ids[1]"
+            ));
+        }
         assert_eq!(
-            c.resolve_hotels("hotel_ids", vec!["a".into(), "z".into()])
-                .unwrap_err()
-                .hotel_id,
-            "z"
+            c.resolve_hotels("hotel_ids", vec![" a ".into()]).unwrap(),
+            vec!["a"]
         );
         assert!(
             Caller::anonymous()

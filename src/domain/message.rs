@@ -304,7 +304,11 @@ pub fn optional(field: &str, value: &str) -> Result<Option<String>, FieldError> 
     Ok((!v.is_empty()).then(|| v.to_string()))
 }
 
-/// A calendar date written `YYYY-MM-DD`; empty means absent.
+/// The years a date or a timestamp may fall in, the same for both: anything outside
+/// is a typo (`0000-01-01`) that would sort before every real stay.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+/// A calendar date written `YYYY-MM-DD`, within `YEARS`; empty means absent.
 pub fn optional_date(field: &str, value: &str) -> Result<Option<NaiveDate>, FieldError> {
     let v = value.trim();
     if v.is_empty() {
@@ -312,7 +316,11 @@ pub fn optional_date(field: &str, value: &str) -> Result<Option<NaiveDate>, Fiel
     }
     let well_formed = v.len() == 10 && v.as_bytes()[4] == b'-' && v.as_bytes()[7] == b'-';
     match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) if well_formed => Ok(Some(d)),
+        Ok(d) if well_formed && YEARS.contains(&chrono::Datelike::year(&d)) => Ok(Some(d)),
+        Ok(_) if well_formed => Err(FieldError::new(
+            field,
+            format!("{v:?} is outside years {}..{}", YEARS.start(), YEARS.end()),
+        )),
         _ => Err(FieldError::new(
             field,
             format!("{v:?} is not a date written YYYY-MM-DD"),
@@ -332,6 +340,22 @@ mod tests {
             recipient_phone: "06 12 34 56 78".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn dates_take_the_years_timestamps_take() {
+        for bad in ["0000-01-01", "1969-12-31", "0001-01-01"] {
+            let e = optional_date("check_in_date", bad).unwrap_err();
+            assert_eq!(e.field, "check_in_date");
+            assert!(e.to_string().contains("1970..9999"), "{e}");
+        }
+        for ok in ["1970-01-01", "2026-12-24", "9999-12-31"] {
+            assert!(
+                optional_date("check_in_date", ok).unwrap().is_some(),
+                "{ok}"
+            );
+        }
+        assert!(optional_date("check_in_date", "24/12/2026").is_err());
     }
 
     #[test]

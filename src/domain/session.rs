@@ -14,6 +14,24 @@ const NONCE_LEN: usize = 16;
 /// A signed-in console stays open this long.
 pub const SESSION_LIFETIME: Duration = Duration::hours(12);
 
+/// Where a console form may send the browser afterwards: only a path of this console.
+/// A path starts with a single `/` followed by something other than `/` or `\`
+/// (`//host` and `/\host` are other sites to a browser), and holds visible ASCII
+/// only: browsers drop tabs and newlines from URLs, so `/\t/evil.example/` would
+/// become `//evil.example/`, and a header value cannot hold control characters at
+/// all. Anything else falls back to the messages page.
+pub fn safe_return_path(requested: &str) -> &str {
+    let bytes = requested.as_bytes();
+    let one_slash = bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'));
+    let visible = bytes.iter().all(|b| b.is_ascii_graphic() && *b != b'\\');
+    match one_slash && visible {
+        true => requested,
+        false => DEFAULT_RETURN_PATH,
+    }
+}
+
+pub const DEFAULT_RETURN_PATH: &str = "/messages";
+
 /// A verified session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -136,7 +154,49 @@ mod tests {
         assert!(Session::decode(&token, &keys(), Utc::now()).is_none());
     }
 
+    #[test]
+    fn return_paths_stay_on_the_console() {
+        for ok in [
+            "/",
+            "/messages",
+            "/flags?state=OPEN&done=x",
+            "/messages%09x",
+        ] {
+            assert_eq!(safe_return_path(ok), ok);
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example/",
+            " /messages",
+            "/a b",
+            "/a\\b",
+            "https://evil.example/",
+            "evil.example",
+            "/\u{0}x",
+            "/caf\u{e9}",
+            "\t//evil.example",
+        ] {
+            assert_eq!(safe_return_path(bad), DEFAULT_RETURN_PATH, "{bad:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn a_return_path_is_a_local_path_a_header_can_hold(s in "\\PC{0,12}|[/\\\\\t\n a-z.]{0,12}") {
+            let p = safe_return_path(&s);
+            prop_assert!(p == s || p == DEFAULT_RETURN_PATH);
+            prop_assert!(p.starts_with('/'));
+            prop_assert!(!p.starts_with("//") && !p.starts_with("/\\"));
+            // What a browser would make of it after dropping tabs and newlines.
+            let seen_by_browser: String = p.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+            prop_assert!(!seen_by_browser.starts_with("//"));
+            // Visible ASCII only: a Location header can hold it as it is.
+            prop_assert!(p.bytes().all(|b| b.is_ascii_graphic()));
+        }
+
         #[test]
         fn tampered_cookies_never_verify(flip in 0usize..200, bit in 0u8..8) {
             let now = Utc::now();

@@ -56,6 +56,7 @@ impl From<ServiceError> for Status {
             ServiceError::OutOfScope(e) => out_of_scope(e),
             ServiceError::Store { error, what } => store_error(error, &what),
             ServiceError::Busy(message) => Status::failed_precondition(message),
+            ServiceError::Exhausted(message) => Status::resource_exhausted(message),
         }
     }
 }

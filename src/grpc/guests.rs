@@ -101,7 +101,7 @@ impl GuestService for GuestsApi {
         let hotel_id = required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
         caller
             .resolve_hotels("hotel_id", vec![hotel_id.clone()])
-            .map_err(super::errors::out_of_scope)?;
+            .map_err(crate::service::ServiceError::from)?;
         let phone = optional("phone", &req.phone).map_err(invalid_argument)?;
         let email = optional("email", &req.email).map_err(invalid_argument)?;
         if phone.is_none() && email.is_none() {

@@ -3,6 +3,10 @@
 //! server-side deadline (DEADLINE_EXCEEDED, naming the limit), and a request size cap
 //! (RESOURCE_EXHAUSTED). Health and reflection
 //! are exempt so that probes still answer under load.
+//!
+//! It is also the one place where a request tonic could not decode (bad protobuf,
+//! invalid UTF-8 in a string, a broken frame) becomes INVALID_ARGUMENT: tonic answers
+//! those INTERNAL, and the contract keeps INTERNAL for the server's own faults.
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -63,6 +67,32 @@ fn record_call(path: &str, headers: &tonic::codegen::http::HeaderMap, elapsed: D
     m.latency
         .with_label_values(&[path, &code])
         .observe(elapsed.as_secs_f64());
+}
+
+/// What tonic says when it cannot read a request (prost's decode errors, gRPC
+/// framing and compression errors): the caller sent it wrong.
+const REQUEST_DECODE_FAILURES: [&str; 5] = [
+    "failed to decode Protobuf message",
+    "protocol error: received message",
+    "Unexpected EOF decoding stream",
+    "Error decompressing",
+    "Missing request message",
+];
+
+/// INVALID_ARGUMENT in place of tonic's INTERNAL for a request it could not decode.
+/// Such an answer has its status in the headers (no handler ran, nothing was sent).
+fn undecodable_request(headers: &tonic::codegen::http::HeaderMap) -> Option<Status> {
+    let status = Status::from_header_map(headers)?;
+    let decode_failure = status.code() == tonic::Code::Internal
+        && REQUEST_DECODE_FAILURES
+            .iter()
+            .any(|prefix| status.message().starts_with(prefix));
+    decode_failure.then(|| {
+        Status::invalid_argument(format!(
+            "the request is not a valid message of this RPC: {}",
+            status.message()
+        ))
+    })
 }
 
 fn exempt(path: &str) -> bool {
@@ -151,7 +181,18 @@ where
             let _permit = permit;
             let started = std::time::Instant::now();
             let response = match tokio::time::timeout(timeout, call).await {
-                Ok(response) => response,
+                Ok(Ok(mut response)) => {
+                    if let Some(status) = undecodable_request(response.headers()) {
+                        tracing::debug!(rpc = %path, "undecodable request");
+                        let headers = response.headers_mut();
+                        headers.remove("grpc-status");
+                        headers.remove("grpc-message");
+                        headers.remove("grpc-status-details-bin");
+                        let _ = status.add_header(headers);
+                    }
+                    Ok(response)
+                }
+                Ok(Err(e)) => Err(e),
                 Err(_) => {
                     tracing::warn!(rpc = %path, timeout_ms = timeout.as_millis() as u64, "call timed out");
                     Ok(Status::deadline_exceeded(format!(

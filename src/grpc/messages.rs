@@ -237,7 +237,7 @@ impl MessageService for MessagesApi {
     ) -> Result<Response<Self::ExportMessagesStream>, Status> {
         let caller = caller(&request)?;
         let query = message_query(&self.state, &caller, request.into_inner().filter)?;
-        let rx = service::export(self.state.clone(), query);
+        let rx = service::export(self.state.clone(), &caller, query)?;
         let stream = ReceiverStream::new(rx).map(|r| r.map(Into::into).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
@@ -250,9 +250,12 @@ impl MessageService for MessagesApi {
     ) -> Result<Response<Self::WatchMessagesStream>, Status> {
         let caller = caller(&request)?;
         let query = message_query(&self.state, &caller, request.into_inner().filter)?;
+        // Counted as open until the watcher hangs up or is stopped.
+        let permit = self.state.streams.open(&caller)?;
         let (mut changes, mut stop) = self.state.feed.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BUFFER);
         tokio::spawn(async move {
+            let _permit = permit;
             loop {
                 let change = tokio::select! {
                     _ = stop.changed() => {

@@ -7,17 +7,14 @@ use super::caller::caller;
 use super::convert::messages::enum_list;
 use super::convert::reconciliation::{flag_reason, flag_state};
 use super::convert::time::from_proto;
-use super::errors::{batch_too_large, invalid_argument, out_of_scope, store_error};
+use super::errors::{batch_too_large, invalid_argument, store_error};
 use super::messages::MAX_BATCH;
 use crate::app::AppState;
 use crate::domain::flag::FlagChange;
 use crate::domain::message::{optional, required};
-use crate::domain::page::{self, Cursor};
 use crate::proto;
 use crate::proto::reconciliation_service_server::ReconciliationService;
 use crate::service::flags::{self as service, FlagFilterDraft};
-use crate::service::paging::fetch_page;
-use crate::store::runs;
 
 pub struct ReconciliationApi {
     state: Arc<AppState>,
@@ -46,29 +43,9 @@ impl ReconciliationService for ReconciliationApi {
     ) -> Result<Response<proto::ListRunsResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let (mut rows, next_page_token) = fetch_page(
-            &self.state,
-            req.page_size,
-            &req.page_token,
-            page::fingerprint("runs"),
-            "run",
-            runs::list,
-            |r| Cursor {
-                at: r.started_at,
-                id: r.id.clone(),
-            },
-        )
-        .await?;
-        // Runs cover many hotels: a caller sees only the error lines of its own.
-        for run in &mut rows {
-            run.error_details
-                .retain(|line| match line.strip_prefix("hotel ") {
-                    Some(rest) => rest
-                        .split_once(':')
-                        .is_some_and(|(hotel, _)| caller.may_see(hotel)),
-                    None => true,
-                });
-        }
+        let (rows, next_page_token) =
+            crate::service::runs::list(&self.state, &caller, req.page_size, &req.page_token)
+                .await?;
         Ok(Response::new(proto::ListRunsResponse {
             runs: rows.into_iter().map(Into::into).collect(),
             next_page_token,
@@ -141,7 +118,7 @@ impl ReconciliationService for ReconciliationApi {
         let hotel_id = required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
         caller
             .resolve_hotels("hotel_id", vec![hotel_id.clone()])
-            .map_err(out_of_scope)?;
+            .map_err(crate::service::ServiceError::from)?;
         let total = req.phones.len() + req.emails.len();
         if total > MAX_BATCH {
             return Err(batch_too_large("phones and emails", total, MAX_BATCH));

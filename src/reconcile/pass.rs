@@ -11,7 +11,7 @@ use crate::domain::email;
 use crate::domain::flag::{Flag, FlagState};
 use crate::domain::message::MessageStatus;
 use crate::domain::phone::RegionMap;
-use crate::domain::run::{ReconciliationRun, RunState, Trigger};
+use crate::domain::run::{HotelCounts, ReconciliationRun, RunState, Trigger, hotel_error_line};
 use crate::pms::{Directories, DirectoryGuest, GuestKey};
 use crate::store::reconcile::{self as store, Candidate};
 use crate::store::{Store, StoreError, runs};
@@ -38,12 +38,13 @@ pub struct Reconciler {
     running: tokio::sync::Mutex<()>,
 }
 
-/// What a pass learnt of one hotel's chunk.
+/// What a pass learnt of one chunk.
 #[derive(Default)]
 struct ChunkOutcome {
     flags: Vec<Flag>,
     checked: Vec<(String, chrono::DateTime<Utc>)>,
-    skipped: i64,
+    /// Messages checked and skipped, per hotel.
+    counts: BTreeMap<String, HotelCounts>,
 }
 
 impl Reconciler {
@@ -216,21 +217,31 @@ impl Reconciler {
                     Err(e) => {
                         // Not marked checked: the next pass tries this hotel again.
                         tracing::warn!(hotel_id = %hotel, error = %e, "PMS lookup failed");
-                        run.errors += 1;
-                        run.error_details.push(format!("hotel {hotel}: {e}"));
+                        let one_error = HotelCounts {
+                            errors: 1,
+                            ..HotelCounts::default()
+                        };
+                        run.count(&hotel, one_error);
+                        run.error_details
+                            .push(hotel_error_line(&hotel, &e.to_string()));
                         failed_hotels.insert(hotel);
                     }
                 }
             }
-            run.messages_skipped += outcome.skipped;
-            run.messages_checked += outcome.checked.len() as i64;
+            for (hotel, counts) in std::mem::take(&mut outcome.counts) {
+                run.count(&hotel, counts);
+            }
             let now = Utc::now();
             let raised = self
                 .store
                 .run(move |c| store::record_chunk(c, &outcome.flags, &outcome.checked, now))
                 .await?;
-            run.flags_raised += raised.len() as i64;
             for f in &raised {
+                let one_flag = HotelCounts {
+                    flags_raised: 1,
+                    ..HotelCounts::default()
+                };
+                run.count(&f.hotel_id, one_flag);
                 crate::metrics::METRICS
                     .flags_raised
                     .with_label_values(&[f.reason.name()])
@@ -266,8 +277,10 @@ impl Reconciler {
                 email: g.email.as_deref(),
                 email_is_ota_relay: g.email_is_ota_relay,
             });
+            let counts = outcome.counts.entry(c.hotel_id.clone()).or_default();
+            counts.messages_checked += 1;
             match rules::decide(&facts, guest_facts.as_ref(), region) {
-                Decision::Skip => outcome.skipped += 1,
+                Decision::Skip => counts.messages_skipped += 1,
                 Decision::NoFlag => {}
                 Decision::Flag(finding) => outcome.flags.push(Flag {
                     id: uuid::Uuid::now_v7().to_string(),

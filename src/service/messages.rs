@@ -134,10 +134,14 @@ const EXPORT_BUFFER: usize = 256;
 /// the buffer, whatever the total. Dropping the receiver stops the export.
 pub fn export(
     state: Arc<AppState>,
+    caller: &Caller,
     query: MessageQuery,
-) -> tokio::sync::mpsc::Receiver<Result<Message, ServiceError>> {
+) -> Result<tokio::sync::mpsc::Receiver<Result<Message, ServiceError>>, ServiceError> {
+    // Counted as open until the last row is read or the reader goes away.
+    let permit = state.streams.open(caller)?;
     let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_BUFFER);
     tokio::spawn(async move {
+        let _permit = permit;
         let mut cursor: Option<Cursor> = None;
         loop {
             let (q, after) = (query.clone(), cursor.clone());
@@ -167,5 +171,5 @@ pub fn export(
             }
         }
     });
-    rx
+    Ok(rx)
 }

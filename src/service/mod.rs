@@ -4,9 +4,11 @@
 pub mod flags;
 pub mod messages;
 pub mod paging;
+pub mod runs;
+pub mod streams;
 
 use crate::domain::FieldError;
-use crate::domain::access::OutOfScope;
+use crate::domain::access::{OutOfScope, ScopeError};
 use crate::reconcile::ReconcileError;
 use crate::store::StoreError;
 
@@ -21,6 +23,8 @@ pub enum ServiceError {
     Store { error: StoreError, what: String },
     /// The request conflicts with what is happening now (a pass already running).
     Busy(String),
+    /// A limit on what one caller (or the server) may hold open was reached.
+    Exhausted(String),
 }
 
 impl ServiceError {
@@ -39,6 +43,15 @@ impl From<FieldError> for ServiceError {
 impl From<OutOfScope> for ServiceError {
     fn from(e: OutOfScope) -> Self {
         ServiceError::OutOfScope(e)
+    }
+}
+
+impl From<ScopeError> for ServiceError {
+    fn from(e: ScopeError) -> Self {
+        match e {
+            ScopeError::Invalid(e) => ServiceError::Invalid(e),
+            ScopeError::OutOfScope(e) => ServiceError::OutOfScope(e),
+        }
     }
 }
 

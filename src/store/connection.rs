@@ -142,8 +142,12 @@ impl ManageConnection for DbManager {
         crate::with_conn!(conn, c => c.batch_execute("SELECT 1").map_err(ConnError::from))
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection that comes back inside a transaction, or whose transaction could
+    /// not be rolled back (its server went away mid-transaction), is closed rather
+    /// than handed to the next caller.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || crate::with_conn!(conn, c => c.is_broken())
     }
 }
 

@@ -57,6 +57,15 @@ impl From<diesel::result::Error> for StoreError {
             E::DatabaseError(_, ref info) if is_transient(info.message()) => {
                 StoreError::Unavailable(info.message().to_string())
             }
+            // The connection died inside a transaction (its server was killed or
+            // restarted): the pool discards it, and a retry gets a fresh one.
+            E::BrokenTransactionManager => {
+                StoreError::Unavailable("the connection broke inside a transaction".into())
+            }
+            // COMMIT failed and so did ROLLBACK: the connection is gone the same way.
+            E::RollbackErrorOnCommit { commit_error, .. } => StoreError::Unavailable(format!(
+                "the connection broke while committing: {commit_error}"
+            )),
             other => StoreError::Database(other),
         }
     }

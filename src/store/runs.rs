@@ -1,13 +1,14 @@
-//! Reconciliation run records.
+//! Reconciliation run records, with each hotel's share of a pass.
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::messages::{from_db, to_db};
+use super::schema::reconciliation_run_hotels as run_hotels;
 use super::schema::reconciliation_runs as runs;
-use super::{DbConn, StoreError};
+use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::page::Cursor;
-use crate::domain::run::{ReconciliationRun, RunState};
+use crate::domain::run::{HotelCounts, ReconciliationRun, RunState};
 use crate::with_conn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -24,6 +25,17 @@ struct RunRow {
     messages_skipped: i64,
     errors: i64,
     error_details: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_hotels)]
+struct RunHotelRow {
+    run_id: String,
+    hotel_id: String,
+    messages_checked: i64,
+    flags_raised: i64,
+    messages_skipped: i64,
+    errors: i64,
 }
 
 impl From<&ReconciliationRun> for RunRow {
@@ -64,32 +76,63 @@ impl From<RunRow> for ReconciliationRun {
             flags_raised: r.flags_raised,
             messages_skipped: r.messages_skipped,
             errors: r.errors,
+            per_hotel: Default::default(),
         }
     }
 }
 
-/// Writes a run's record (insert, or update of a run already written).
+/// Writes a run's record (insert, or update of a run already written) and its
+/// per-hotel counts, in one transaction.
 pub fn save(conn: &mut DbConn, run: &ReconciliationRun) -> Result<(), StoreError> {
     let row = RunRow::from(run);
-    with_conn!(conn, c => {
+    let hotel_rows: Vec<RunHotelRow> = run
+        .per_hotel
+        .iter()
+        .map(|(hotel, c)| RunHotelRow {
+            run_id: run.id.clone(),
+            hotel_id: hotel.clone(),
+            messages_checked: c.messages_checked,
+            flags_raised: c.flags_raised,
+            messages_skipped: c.messages_skipped,
+            errors: c.errors,
+        })
+        .collect();
+    with_conn!(conn, c => c.write_transaction::<_, StoreError, _>(|c| {
         let updated = diesel::update(runs::table.filter(runs::id.eq(row.id.clone())))
             .set(&row)
             .execute(c)?;
         if updated == 0 {
             diesel::insert_into(runs::table).values(&row).execute(c)?;
         }
-    });
-    Ok(())
+        diesel::delete(run_hotels::table.filter(run_hotels::run_id.eq(row.id.clone())))
+            .execute(c)?;
+        for chunk in hotel_rows.chunks(500) {
+            diesel::insert_into(run_hotels::table).values(chunk).execute(c)?;
+        }
+        Ok(())
+    }))
 }
 
-/// A page of runs, newest first, after `cursor`.
+/// A page of runs, newest first, after `cursor`, with their per-hotel counts. With
+/// `hotel_ids` (empty: every hotel), only the runs that touched one of them, and only
+/// their counts.
 pub fn list(
     conn: &mut DbConn,
+    hotel_ids: &[String],
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<ReconciliationRun>, StoreError> {
-    let rows: Vec<RunRow> = with_conn!(conn, c => {
+    let (rows, hotel_rows): (Vec<RunRow>, Vec<RunHotelRow>) = with_conn!(conn, c => {
         let mut q = runs::table.into_boxed();
+        if !hotel_ids.is_empty() {
+            q = q.filter(
+                runs::id.eq_any(
+                    run_hotels::table
+                        .filter(run_hotels::hotel_id.eq_any(hotel_ids.to_vec()))
+                        .select(run_hotels::run_id),
+                ),
+            );
+        }
         if let Some(cur) = cursor {
             q = q.filter(
                 diesel::dsl::sql::<Bool>("(started_at, id) < (")
@@ -99,10 +142,33 @@ pub fn list(
                     .sql(")"),
             );
         }
-        q.order((runs::started_at.desc(), runs::id.desc()))
+        let rows: Vec<RunRow> = q
+            .order((runs::started_at.desc(), runs::id.desc()))
             .limit(limit as i64)
             .select(RunRow::as_select())
-            .load(c)?
+            .load(c)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut h = run_hotels::table
+            .filter(run_hotels::run_id.eq_any(ids))
+            .into_boxed();
+        if !hotel_ids.is_empty() {
+            h = h.filter(run_hotels::hotel_id.eq_any(hotel_ids.to_vec()));
+        }
+        (rows, h.select(RunHotelRow::as_select()).load(c)?)
     });
-    Ok(rows.into_iter().map(Into::into).collect())
+    let mut runs: Vec<ReconciliationRun> = rows.into_iter().map(Into::into).collect();
+    for h in hotel_rows {
+        if let Some(run) = runs.iter_mut().find(|r| r.id == h.run_id) {
+            run.per_hotel.insert(
+                h.hotel_id,
+                HotelCounts {
+                    messages_checked: h.messages_checked,
+                    flags_raised: h.flags_raised,
+                    messages_skipped: h.messages_skipped,
+                    errors: h.errors,
+                },
+            );
+        }
+    }
+    Ok(runs)
 }

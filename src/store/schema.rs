@@ -51,6 +51,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     status_events,
     pms_guests,
     reconciliation_runs,
+    reconciliation_run_hotels,
     flags,
     reconciliation_checks,
     erasures,
@@ -101,6 +102,17 @@ diesel::table! {
         messages_skipped -> BigInt,
         errors -> BigInt,
         error_details -> Text,
+    }
+}
+
+diesel::table! {
+    reconciliation_run_hotels (run_id, hotel_id) {
+        run_id -> Text,
+        hotel_id -> Text,
+        messages_checked -> BigInt,
+        flags_raised -> BigInt,
+        messages_skipped -> BigInt,
+        errors -> BigInt,
     }
 }
 

@@ -10,7 +10,8 @@ use crate::common::*;
 
 backend_tests!(
     every_rpc_checks_token_and_role,
-    hotels_are_scoped_inside_every_query
+    hotels_are_scoped_inside_every_query,
+    list_runs_shows_each_caller_its_own_hotels,
 );
 
 const TOKENS: &[(&str, &str, &str)] = &[
@@ -469,4 +470,117 @@ fn new_message_undelivered(hotel: &str) -> proto::NewMessage {
     msg.campaign_id = "camp".into();
     msg.pms_guest_id = "g1".into();
     msg
+}
+
+/// The attack run's ListRuns leak: a run's counts per hotel are visible only for the
+/// caller's hotels, and a run that touched none of them is not listed.
+async fn list_runs_shows_each_caller_its_own_hotels(db: TestDb) {
+    let server = TestServer::start_with(db, |s| {
+        with_tokens(s);
+        for (token, role, hotel) in [("tok-csm-h2", "csm", "h2"), ("tok-admin-h2", "admin", "h2")] {
+            s.tokens.push(TokenSettings {
+                name: format!("{role}-{hotel}"),
+                role: role.into(),
+                hotels: vec![hotel.into()],
+                sha256: hex(&token_hash(token)),
+            });
+        }
+    })
+    .await;
+    let admin = Some("tok-admin");
+    let mut undelivered = Vec::new();
+    for (hotel, n) in [("h1", 2), ("h2", 1)] {
+        for i in 0..n {
+            let mut m = new_message(hotel, &format!("{hotel}-{i}"), "+33612345678");
+            m.status = MessageStatus::Undelivered as i32;
+            undelivered.push(m);
+        }
+    }
+    server
+        .messages()
+        .record_messages(authed(
+            proto::RecordMessagesRequest {
+                messages: undelivered,
+            },
+            admin,
+        ))
+        .await
+        .unwrap();
+    let mut r = server.reconciliation();
+    let everywhere = r
+        .run_reconciliation(authed(Default::default(), admin))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(everywhere.messages_checked, 3);
+    let h2_only = r
+        .run_reconciliation(authed(
+            proto::RunReconciliationRequest {
+                hotel_ids: vec!["h2".into()],
+            },
+            Some("tok-csm-h2"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let runs_of = |token: &'static str| {
+        let mut r = server.reconciliation();
+        async move {
+            r.list_runs(authed(Default::default(), Some(token)))
+                .await
+                .unwrap()
+                .into_inner()
+                .runs
+        }
+    };
+    // A csm of h1: the pass over every hotel, with h1's counts only.
+    let seen = runs_of("tok-csm-h1").await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].id, everywhere.id);
+    assert_eq!(seen[0].messages_checked, 2);
+    assert_eq!(seen[0].hotel_ids, vec!["h1".to_string()]);
+    assert!(!format!("{seen:?}").contains("h2"), "{seen:?}");
+    // An admin scoped to h2: both passes, h2's counts only.
+    let seen = runs_of("tok-admin-h2").await;
+    assert_eq!(
+        seen.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![h2_only.id.clone(), everywhere.id.clone()]
+    );
+    // The first pass checked h2's message; the second found nothing left to check.
+    assert_eq!(
+        seen.iter().map(|r| r.messages_checked).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert_eq!(seen[0].hotel_ids, vec!["h2".to_string()]);
+    assert!(!format!("{seen:?}").contains("h1"), "{seen:?}");
+    // A caller of every hotel sees the passes whole.
+    let seen = runs_of("tok-admin").await;
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].messages_checked, 3);
+    assert_eq!(seen[1].flags_raised, everywhere.flags_raised);
+    // Page tokens are bound to the caller's hotels too.
+    let page = r
+        .list_runs(authed(
+            proto::ListRunsRequest {
+                page_size: 1,
+                page_token: String::new(),
+            },
+            Some("tok-admin-h2"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!page.next_page_token.is_empty());
+    let foreign = r
+        .list_runs(authed(
+            proto::ListRunsRequest {
+                page_size: 1,
+                page_token: page.next_page_token,
+            },
+            Some("tok-csm-h1"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(foreign.code(), Code::InvalidArgument);
+    server.stop().await;
 }

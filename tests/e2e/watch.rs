@@ -10,8 +10,104 @@ use crate::common::*;
 
 backend_tests!(
     a_watcher_sees_new_messages_and_status_changes,
-    a_stalled_watcher_never_slows_ingestion
+    a_stalled_watcher_never_slows_ingestion,
+    open_streams_are_capped_per_token_and_overall,
 );
+
+fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+async fn watch_as(server: &TestServer, token: &str) -> Result<Stream, tonic::Status> {
+    server
+        .messages()
+        .watch_messages(bearer(proto::WatchMessagesRequest::default(), token))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn export_as(server: &TestServer, token: &str) -> Result<usize, tonic::Status> {
+    let mut stream = server
+        .messages()
+        .export_messages(bearer(proto::ExportMessagesRequest::default(), token))
+        .await?
+        .into_inner();
+    let mut n = 0;
+    while stream.message().await?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Streams outlive their calls, so they have caps of their own: past either one the
+/// caller is told RESOURCE_EXHAUSTED, and a stream that closes frees its place.
+async fn open_streams_are_capped_per_token_and_overall(db: TestDb) {
+    use sentlog::config::TokenSettings;
+    use sentlog::domain::access::{hex, token_hash};
+    let server = TestServer::start_with(db, |s| {
+        s.max_open_streams = 3;
+        s.max_open_streams_per_token = 2;
+        s.tokens = [
+            ("tok-a", "agent-a"),
+            ("tok-b", "agent-b"),
+            ("tok-i", "ingest"),
+        ]
+        .iter()
+        .map(|(token, name)| TokenSettings {
+            name: name.to_string(),
+            role: if *name == "ingest" { "ingest" } else { "agent" }.into(),
+            hotels: vec!["*".into()],
+            sha256: hex(&token_hash(token)),
+        })
+        .collect();
+    })
+    .await;
+    let mut ingest = server.messages();
+    ingest
+        .record_messages(bearer(
+            proto::RecordMessagesRequest {
+                messages: vec![new_message("h1", "e-1", "+33612345678")],
+            },
+            "tok-i",
+        ))
+        .await
+        .unwrap();
+    let a1 = watch_as(&server, "tok-a").await.unwrap();
+    let _a2 = watch_as(&server, "tok-a").await.unwrap();
+    let per_token = watch_as(&server, "tok-a").await.unwrap_err();
+    assert_eq!(per_token.code(), Code::ResourceExhausted);
+    assert!(per_token.message().contains("per token"), "{per_token:?}");
+    // An export counts too: the token's two places are taken.
+    let export = export_as(&server, "tok-a").await.unwrap_err();
+    assert_eq!(export.code(), Code::ResourceExhausted);
+    let _b1 = watch_as(&server, "tok-b").await.unwrap();
+    let overall = watch_as(&server, "tok-b").await.unwrap_err();
+    assert_eq!(overall.code(), Code::ResourceExhausted);
+    assert!(
+        overall.message().contains("max_open_streams"),
+        "{overall:?}"
+    );
+    // A watcher that hangs up frees its place (the server notices at once).
+    drop(a1);
+    let started = Instant::now();
+    let freed = loop {
+        match export_as(&server, "tok-a").await {
+            Ok(n) => break n,
+            Err(s)
+                if s.code() == Code::ResourceExhausted
+                    && started.elapsed() < Duration::from_secs(5) =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(s) => panic!("the place was not freed: {s:?}"),
+        }
+    };
+    assert_eq!(freed, 1, "the export ran once a place was free");
+    server.stop().await;
+}
 
 type Stream = tonic::Streaming<proto::MessageChange>;
 

@@ -3,6 +3,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use prost_types::Timestamp;
 
 use crate::domain::FieldError;
+use crate::domain::message::YEARS;
 
 pub fn to_proto(t: DateTime<Utc>) -> Timestamp {
     Timestamp {
@@ -21,9 +22,14 @@ pub fn from_proto(field: &str, t: Option<Timestamp>) -> Result<Option<DateTime<U
         return Err(FieldError::new(field, "nanos must be within 0..1e9"));
     }
     DateTime::from_timestamp(t.seconds, t.nanos as u32)
-        .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
+        .filter(|d| YEARS.contains(&chrono::Datelike::year(d)))
         .map(Some)
-        .ok_or_else(|| FieldError::new(field, "is outside years 1970..9999"))
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("is outside years {}..{}", YEARS.start(), YEARS.end()),
+            )
+        })
 }
 
 pub fn date_to_proto(d: Option<NaiveDate>) -> String {

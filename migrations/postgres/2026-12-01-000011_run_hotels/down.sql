@@ -1,0 +1,1 @@
+DROP TABLE reconciliation_run_hotels;

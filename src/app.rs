@@ -8,75 +8,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use std::collections::HashMap;
-
-use crate::config::{PmsSettings, Validated};
-use crate::domain::page::PageTokens;
-use crate::domain::phone::{self, RegionMap};
-use crate::pms::db::PushedRecords;
-use crate::pms::mews::Mews;
-use crate::pms::{Directories, PmsDirectory};
-use crate::reconcile::Reconciler;
+use crate::config::Validated;
+use crate::domain::phone;
+use crate::service::AppState;
 use crate::store::{Store, StoreError};
-use crate::watch::ChangeFeed;
-
-/// What every request handler shares.
-pub struct AppState {
-    pub store: Store,
-    pub regions: RegionMap,
-    pub page_tokens: PageTokens,
-    pub reconciler: Arc<Reconciler>,
-    pub feed: Arc<ChangeFeed>,
-    pub streams: crate::service::streams::StreamGate,
-}
-
-impl AppState {
-    pub fn new(store: Store, config: &Validated) -> Self {
-        let secret = match &config.settings.page_token_secret {
-            Some(s) => s.as_bytes().to_vec(),
-            None => rand::random::<[u8; 32]>().to_vec(),
-        };
-        AppState {
-            reconciler: Arc::new(reconciler(store.clone(), config)),
-            feed: ChangeFeed::new(store.clone()),
-            store,
-            regions: config.regions.clone(),
-            page_tokens: PageTokens::new(&secret),
-            streams: crate::service::streams::StreamGate::new(
-                config.settings.max_open_streams,
-                config.settings.max_open_streams_per_token,
-            ),
-        }
-    }
-}
-
-/// The reconciler of a configuration: each hotel's PMS directory, pushed records
-/// for the hotels without a vendor connection.
-pub fn reconciler(store: Store, config: &Validated) -> Reconciler {
-    let mut by_hotel: HashMap<String, Arc<dyn PmsDirectory>> = HashMap::new();
-    for (hotel, pms) in &config.settings.pms {
-        match pms {
-            PmsSettings::Mews(m) => {
-                let mews = Mews::new(m.clone()).expect("validated with the settings");
-                by_hotel.insert(hotel.clone(), Arc::new(mews));
-            }
-        }
-    }
-    let directories = Directories {
-        default: Arc::new(PushedRecords {
-            store: store.clone(),
-        }),
-        by_hotel,
-    };
-    let mut r = Reconciler::new(
-        store,
-        config.regions.clone(),
-        directories,
-        config.reconcile_statuses.clone(),
-    );
-    r.chunk_size = config.settings.reconcile.chunk_size;
-    r
-}
 
 /// Opens the database (running migrations) on a blocking thread.
 pub async fn open_store(config: &Validated) -> Result<Store, StoreError> {
@@ -96,7 +31,7 @@ pub struct RunningServer {
     /// Where the web console answers, when on.
     pub console_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
-    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+    jobs: Option<crate::service::jobs::Jobs>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), Box<dyn std::error::Error + Send + Sync>>>,
 }
@@ -104,8 +39,8 @@ pub struct RunningServer {
 impl RunningServer {
     /// Stops accepting calls, lets in-flight ones finish, and waits for the end.
     pub async fn stop(mut self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if let Some(mut scheduler) = self.scheduler.take() {
-            scheduler.shutdown().await?;
+        if let Some(jobs) = self.jobs.take() {
+            jobs.stop().await?;
         }
         self.state.feed.shutdown();
         if let Some(tx) = self.shutdown.take() {
@@ -138,35 +73,10 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState::new(store, config));
     state.feed.start(&config.settings.database_url);
-    refresh_statistics_hourly(&state);
-    settle_tallies_often(&state);
     let (tx, rx) = oneshot::channel::<()>();
-    let mut scheduler = match &config.reconcile_cron {
-        Some(cron) => Some(
-            crate::reconcile::schedule::start(state.reconciler.clone(), cron)
-                .await
-                .map_err(std::io::Error::other)?,
-        ),
-        None => None,
-    };
-    if let Some(days) = config.settings.retention.days {
-        if scheduler.is_none() {
-            let s = tokio_cron_scheduler::JobScheduler::new()
-                .await
-                .map_err(std::io::Error::other)?;
-            s.start().await.map_err(std::io::Error::other)?;
-            scheduler = Some(s);
-        }
-        let s = scheduler.as_ref().expect("created above");
-        crate::retention::schedule(
-            s,
-            state.store.clone(),
-            days,
-            &config.settings.retention.schedule,
-        )
+    let jobs = crate::service::jobs::Jobs::start(&state, config)
         .await
         .map_err(std::io::Error::other)?;
-    }
     if config.tokens.is_empty() {
         tracing::warn!(
             %addr,
@@ -195,13 +105,8 @@ pub async fn start(
     };
     let metrics_addr = match config.metrics_listen {
         Some(at) => {
-            let bound = serve_http(
-                &state,
-                "metrics",
-                at,
-                crate::metrics::router(state.store.clone()),
-            )
-            .await?;
+            let bound =
+                serve_http(&state, "metrics", at, metrics_router(state.store.clone())).await?;
             tracing::info!(addr = %bound, "metrics at http://{bound}/metrics");
             Some(bound)
         }
@@ -233,10 +138,26 @@ pub async fn start(
         metrics_addr,
         console_addr,
         state,
-        scheduler,
+        jobs: Some(jobs),
         shutdown: Some(tx),
         task,
     })
+}
+
+/// `GET /metrics`: the Prometheus text of `service::metrics`.
+fn metrics_router(store: Store) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let store = store.clone();
+            async move {
+                (
+                    [("content-type", "text/plain; version=0.0.4")],
+                    crate::service::metrics::render(&store).await,
+                )
+            }
+        }),
+    )
 }
 
 /// Binds `at` and serves `router` there (metrics, the console) until the server stops.
@@ -266,55 +187,4 @@ async fn serve_http(
         }
     });
     Ok(bound)
-}
-
-/// Keeps the planner's statistics in step with a growing table (see
-/// `Store::refresh_statistics`); ends when the server stops.
-fn refresh_statistics_hourly(state: &AppState) {
-    every(
-        state,
-        Duration::from_secs(3600),
-        "refreshing planner statistics",
-        |s| s.refresh_statistics(),
-    );
-}
-
-/// Folds the tallies writers append into the settled ones, so counts sum few rows
-/// (see `Store::settle_tallies`); ends when the server stops.
-fn settle_tallies_often(state: &AppState) {
-    every(
-        state,
-        Duration::from_secs(30),
-        "settling message tallies",
-        |s| s.settle_tallies(),
-    );
-}
-
-/// Runs `job` on the blocking pool every `period` (the first time after one period)
-/// until the server stops; a failure is logged and the next run tries again.
-fn every(
-    state: &AppState,
-    period: Duration,
-    what: &'static str,
-    job: fn(&crate::store::Store) -> Result<(), crate::store::StoreError>,
-) {
-    let store = state.store.clone();
-    let mut stop = state.feed.subscribe().1;
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period);
-        ticks.tick().await; // the first tick is now
-        loop {
-            tokio::select! {
-                _ = stop.changed() => return,
-                _ = ticks.tick() => {
-                    let s = store.clone();
-                    match tokio::task::spawn_blocking(move || job(&s)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => tracing::warn!(error = %e, "{what} failed"),
-                        Err(e) => tracing::warn!(error = %e, "{what} panicked"),
-                    }
-                }
-            }
-        }
-    });
 }

@@ -68,7 +68,7 @@ impl Default for RetentionSettings {
     fn default() -> Self {
         RetentionSettings {
             days: None,
-            schedule: crate::retention::DEFAULT_CRON.into(),
+            schedule: DEFAULT_RETENTION_CRON.into(),
         }
     }
 }
@@ -111,7 +111,7 @@ pub struct ReconcileSettings {
 impl Default for ReconcileSettings {
     fn default() -> Self {
         ReconcileSettings {
-            schedule: crate::reconcile::schedule::DEFAULT_CRON.into(),
+            schedule: DEFAULT_RECONCILE_CRON.into(),
             statuses: vec!["UNDELIVERED".into(), "FAILED".into()],
             chunk_size: crate::reconcile::pass::DEFAULT_CHUNK,
         }
@@ -161,6 +161,23 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("setting {setting}: {message}")]
     Invalid { setting: String, message: String },
+}
+
+/// Reconciliation passes: every 10 minutes.
+pub const DEFAULT_RECONCILE_CRON: &str = "0 */10 * * * *";
+/// The retention purge: daily at 03:30 UTC.
+pub const DEFAULT_RETENTION_CRON: &str = "0 30 3 * * *";
+
+/// Checks a cron expression the way the scheduler will read it (six fields, seconds
+/// first, UTC).
+pub fn check_cron(expr: &str) -> Result<(), String> {
+    tokio_cron_scheduler::Job::new_async(expr, |_, _| Box::pin(async {}))
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "{expr:?} is not a 6-field cron expression (sec min hour day month weekday): {e}"
+            )
+        })
 }
 
 fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
@@ -398,8 +415,7 @@ impl Settings {
         let reconcile_cron = match schedule {
             "" | "off" | "none" | "disabled" => None,
             expr => {
-                crate::reconcile::schedule::check_cron(expr)
-                    .map_err(|m| invalid("reconcile.schedule", m))?;
+                check_cron(expr).map_err(|m| invalid("reconcile.schedule", m))?;
                 Some(expr.to_string())
             }
         };
@@ -454,8 +470,7 @@ impl Settings {
                     "must be at least 1 (or unset to keep everything)",
                 ));
             }
-            crate::reconcile::schedule::check_cron(&self.retention.schedule)
-                .map_err(|m| invalid("retention.schedule", m))?;
+            check_cron(&self.retention.schedule).map_err(|m| invalid("retention.schedule", m))?;
         }
         let mut tokens = Vec::new();
         for (i, t) in self.tokens.iter().enumerate() {

@@ -6,14 +6,10 @@ pub mod demo;
 pub mod domain;
 pub mod export_csv;
 pub mod grpc;
-pub mod metrics;
 pub mod pms;
-pub mod recipient_check;
 pub mod reconcile;
-pub mod retention;
 pub mod service;
 pub mod store;
-pub mod watch;
 
 /// Code generated from `proto/` by build.rs.
 pub mod proto {

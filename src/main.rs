@@ -326,10 +326,14 @@ fn main() -> anyhow::Result<()> {
             let config = settings(&cli, None)?;
             runtime.block_on(async {
                 let store = sentlog::app::open_store(&config).await?;
-                let reconciler = std::sync::Arc::new(sentlog::app::reconciler(store, &config));
-                let run = reconciler
-                    .run_once(sentlog::domain::run::Trigger::Manual, hotels.clone())
-                    .await?;
+                let reconciler =
+                    std::sync::Arc::new(sentlog::service::state::reconciler(store, &config));
+                let run = sentlog::service::runs::run_pass(
+                    &reconciler,
+                    sentlog::domain::run::Trigger::Manual,
+                    hotels.clone(),
+                )
+                .await?;
                 println!(
                     "run {}: {}; {} messages checked, {} flags raised, {} skipped, {} errors",
                     run.id,

@@ -8,7 +8,6 @@ use maud::html;
 
 use super::layout;
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 #[derive(Debug)]
 pub enum PageError {
@@ -34,24 +33,11 @@ impl From<ServiceError> for PageError {
                 "{}: hotel {:?} is not one you serve",
                 e.field, e.hotel_id
             )),
-            ServiceError::Busy(why) => PageError::Conflict(why),
+            ServiceError::NotFound(what) => PageError::NotFound(what),
+            ServiceError::Conflict(why) => PageError::Conflict(why),
             ServiceError::Exhausted(why) => PageError::TooMany(why),
-            ServiceError::Store { error, what } => match error {
-                StoreError::NotFound => PageError::NotFound(format!("{what} not found")),
-                StoreError::Conflict(why) => PageError::Conflict(why),
-                StoreError::Unavailable(detail) => {
-                    tracing::warn!(%detail, "database unavailable");
-                    PageError::Unavailable
-                }
-                StoreError::Database(e) => {
-                    tracing::error!(error = %e, "database error");
-                    PageError::Internal
-                }
-                StoreError::Migration(e) => {
-                    tracing::error!(error = %e, "migration error");
-                    PageError::Internal
-                }
-            },
+            ServiceError::Unavailable(_) => PageError::Unavailable,
+            ServiceError::Corrupt | ServiceError::Internal => PageError::Internal,
         }
     }
 }

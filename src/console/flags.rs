@@ -201,7 +201,7 @@ pub async fn run_now(
     let form = Pairs::parse_bytes(&body);
     visitor.check_csrf(&form, &console)?;
     visitor.require(RUN_RECONCILIATION)?;
-    let run = service::run_now(&console.app, &visitor.caller, Vec::new()).await?;
+    let run = crate::service::runs::run_now(&console.app, &visitor.caller, Vec::new()).await?;
     let done = Notice::PassFinished {
         checked: run.messages_checked,
         raised: run.flags_raised,

@@ -15,9 +15,9 @@ use super::layout::{self, Section, date, opt_time, phone_for, time};
 use super::visitor::Visitor;
 use super::{Console, PageError};
 use crate::domain::access::HotelScope;
+use crate::domain::filter::Counts;
 use crate::domain::message::{Channel, Message, MessageStatus};
 use crate::service::messages as service;
-use crate::store::messages::Counts;
 
 const LIST_MESSAGES: &str = "/sentlog.v1.MessageService/ListMessages";
 const GET_MESSAGE_HISTORY: &str = "/sentlog.v1.MessageService/GetMessageHistory";

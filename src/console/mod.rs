@@ -17,8 +17,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::domain::access::TokenEntry;
+use crate::service::AppState;
 
 pub use error::PageError;
 

@@ -129,6 +129,18 @@ impl Caller {
         roles_for(method).is_some_and(|roles| roles.iter().any(|r| self.role.satisfies(*r)))
     }
 
+    /// A batch item for `hotel_id` from this caller: refused, naming the field, when
+    /// the caller does not serve that hotel.
+    pub fn may_write(&self, hotel_id: &str) -> Result<(), FieldError> {
+        match self.may_see(hotel_id) {
+            true => Ok(()),
+            false => Err(FieldError::new(
+                "hotel_id",
+                format!("hotel {hotel_id:?} is not one this caller serves"),
+            )),
+        }
+    }
+
     pub fn may_see(&self, hotel_id: &str) -> bool {
         match &self.hotels {
             HotelScope::All => true,

@@ -201,6 +201,15 @@ fn range(from: (&str, &str), to: (&str, &str)) -> Result<DateRange, FieldError> 
     Ok(r)
 }
 
+/// Matching messages counted per (status, channel, error category).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub total: i64,
+    pub by_status: Vec<(MessageStatus, i64)>,
+    pub by_channel: Vec<(Channel, i64)>,
+    pub by_error_category: Vec<(ErrorCategory, i64)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,3 +70,18 @@ pub fn validate(
         hotel_id,
     })
 }
+
+/// An erasure request, as the store matches it. Who the guest is: the stored forms of the phone (E.164 and as given) and the
+/// normalised email. Either may be empty, not both.
+#[derive(Debug, Clone, Default)]
+pub struct GuestIdentity {
+    pub phone_forms: Vec<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Erased {
+    pub messages_redacted: i64,
+    pub guests_deleted: i64,
+    pub flags_redacted: i64,
+}

@@ -328,6 +328,20 @@ pub fn optional_date(field: &str, value: &str) -> Result<Option<NaiveDate>, Fiel
     }
 }
 
+/// A message that is new (`previous` None) or whose status changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedMessage {
+    pub message_id: String,
+    pub previous: Option<MessageStatus>,
+}
+
+/// What recording one message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub message_id: String,
+    pub created: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,6 +65,17 @@ pub struct NormalizedPhone {
 
 /// Normalises a phone given in any human format. `00` is read as the international
 /// prefix everywhere (PMS exports such as Mews write `0033...`).
+/// Every form a phone may be stored in: as given (trimmed) and its E.164 form when it
+/// parses; erasure matches both, since an unparsable phone is stored as given.
+pub fn stored_forms(input: &str, region: Region) -> Vec<String> {
+    let mut forms = vec![input.trim().to_string()];
+    let n = normalize(input, region);
+    if !forms.contains(&n.stored) {
+        forms.push(n.stored);
+    }
+    forms
+}
+
 pub fn normalize(input: &str, region: Region) -> NormalizedPhone {
     let trimmed = input.trim();
     let compact: String = trimmed

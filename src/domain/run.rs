@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::access::HotelScope;
+use super::flag::FlagReason;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
@@ -63,6 +64,8 @@ pub struct ReconciliationRun {
     /// What the pass did in each hotel it touched (a hotel it was asked for, or one
     /// with a candidate message); the totals above are their sums.
     pub per_hotel: BTreeMap<String, HotelCounts>,
+    /// Flags this pass raised, by reason (for metrics; not stored).
+    pub raised_by_reason: BTreeMap<FlagReason, i64>,
 }
 
 /// One hotel's share of a pass.
@@ -96,6 +99,7 @@ impl ReconciliationRun {
             messages_skipped: 0,
             errors: 0,
             error_details: Vec::new(),
+            raised_by_reason: BTreeMap::new(),
             per_hotel: hotel_ids
                 .iter()
                 .map(|h| (h.clone(), HotelCounts::default()))

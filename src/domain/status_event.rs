@@ -1,4 +1,5 @@
 //! A provider's status callback, as received: validated before it touches a message.
+use super::error_category::ErrorCategory;
 use chrono::{DateTime, Duration, Utc};
 
 use super::FieldError;
@@ -61,6 +62,16 @@ impl EventOutcome {
             .into_iter()
             .find(|o| o.code() == code)
     }
+
+    /// The metric label: `applied`, `stale`, `duplicate`, `rejected`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Stale => "stale",
+            Self::Duplicate => "duplicate",
+            Self::Rejected => "rejected",
+        }
+    }
 }
 
 pub fn validate(d: EventDraft, now: DateTime<Utc>) -> Result<StatusEvent, FieldError> {
@@ -106,6 +117,31 @@ pub fn validate(d: EventDraft, now: DateTime<Utc>) -> Result<StatusEvent, FieldE
         error_code: optional("error_code", &d.error_code)?,
         error_message: optional("error_message", &d.error_message)?,
     })
+}
+
+/// A kept event, as GetMessageHistory shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEvent {
+    pub message_id: String,
+    pub event_id: String,
+    pub status: MessageStatus,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub error_category: ErrorCategory,
+    pub outcome: EventOutcome,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventResult {
+    pub outcome: EventOutcome,
+    pub message_id: Option<String>,
+    /// The message's status once the whole batch is applied.
+    pub current_status: Option<MessageStatus>,
+    /// Why a REJECTED event was not applied, naming the field.
+    pub error: Option<String>,
 }
 
 #[cfg(test)]

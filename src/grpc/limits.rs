@@ -61,12 +61,7 @@ fn record_call(path: &str, headers: &tonic::codegen::http::HeaderMap, elapsed: D
         None if headers.is_empty() => tonic::Code::Unavailable,
         None => tonic::Code::Ok,
     };
-    let code = format!("{code:?}");
-    let m = &*crate::metrics::METRICS;
-    m.calls.with_label_values(&[path, &code]).inc();
-    m.latency
-        .with_label_values(&[path, &code])
-        .observe(elapsed.as_secs_f64());
+    crate::service::metrics::record_call(path, &format!("{code:?}"), elapsed);
 }
 
 /// What tonic says when it cannot read a request (prost's decode errors, gRPC

@@ -7,14 +7,14 @@ use super::caller::caller;
 use super::convert::messages::enum_list;
 use super::convert::reconciliation::{flag_reason, flag_state};
 use super::convert::time::from_proto;
-use super::errors::{batch_too_large, invalid_argument, store_error};
-use super::messages::MAX_BATCH;
-use crate::app::AppState;
+use super::errors::invalid_argument;
 use crate::domain::flag::FlagChange;
-use crate::domain::message::{optional, required};
+use crate::domain::message::optional;
 use crate::proto;
 use crate::proto::reconciliation_service_server::ReconciliationService;
+use crate::service::AppState;
 use crate::service::flags::{self as service, FlagFilterDraft};
+use crate::service::recipients;
 
 pub struct ReconciliationApi {
     state: Arc<AppState>,
@@ -33,7 +33,9 @@ impl ReconciliationService for ReconciliationApi {
         request: Request<proto::RunReconciliationRequest>,
     ) -> Result<Response<proto::ReconciliationRun>, Status> {
         let caller = caller(&request)?;
-        let run = service::run_now(&self.state, &caller, request.into_inner().hotel_ids).await?;
+        let run =
+            crate::service::runs::run_now(&self.state, &caller, request.into_inner().hotel_ids)
+                .await?;
         Ok(Response::new(run.into()))
     }
 
@@ -115,28 +117,8 @@ impl ReconciliationService for ReconciliationApi {
     ) -> Result<Response<proto::CheckRecipientsResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let hotel_id = required("hotel_id", &req.hotel_id).map_err(invalid_argument)?;
-        caller
-            .resolve_hotels("hotel_id", vec![hotel_id.clone()])
-            .map_err(crate::service::ServiceError::from)?;
-        let total = req.phones.len() + req.emails.len();
-        if total > MAX_BATCH {
-            return Err(batch_too_large("phones and emails", total, MAX_BATCH));
-        }
-        for (field, values) in [("phones", &req.phones), ("emails", &req.emails)] {
-            for (i, v) in values.iter().enumerate() {
-                optional(&format!("{field}[{i}]"), v).map_err(invalid_argument)?;
-            }
-        }
-        let checks = crate::recipient_check::check(
-            &self.state.store,
-            &self.state.regions,
-            &hotel_id,
-            req.phones,
-            req.emails,
-        )
-        .await
-        .map_err(|e| store_error(e, "recipient"))?;
+        let checks =
+            recipients::check(&self.state, &caller, &req.hotel_id, req.phones, req.emails).await?;
         Ok(Response::new(proto::CheckRecipientsResponse {
             recipients: checks.into_iter().map(Into::into).collect(),
         }))

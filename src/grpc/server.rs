@@ -13,11 +13,11 @@ use super::guests::GuestsApi;
 use super::limits::LimitsLayer;
 use super::messages::MessagesApi;
 use super::reconciliation::ReconciliationApi;
-use crate::app::AppState;
 use crate::proto;
 use crate::proto::guest_service_server::GuestServiceServer;
 use crate::proto::message_service_server::MessageServiceServer;
 use crate::proto::reconciliation_service_server::ReconciliationServiceServer;
+use crate::service::AppState;
 
 /// Largest request accepted: a full batch of 1000 messages with long fields fits.
 /// The limits layer enforces it (RESOURCE_EXHAUSTED); tonic's own check, set above it,

@@ -132,11 +132,6 @@ impl Reconciler {
             run.errors += 1;
             run.error_details.push(format!("pass stopped: {e}"));
         }
-        let m = &*crate::metrics::METRICS;
-        m.runs.with_label_values(&[run.state.name()]).inc();
-        m.run_seconds
-            .with_label_values(&[trigger.name()])
-            .observe((Utc::now() - run.started_at).num_milliseconds() as f64 / 1000.0);
         // A pass stopped by the database leaves its record (state failed) when the
         // database lets us write it; otherwise the caller gets the database error.
         self.save(&run).await?;
@@ -242,10 +237,7 @@ impl Reconciler {
                     ..HotelCounts::default()
                 };
                 run.count(&f.hotel_id, one_flag);
-                crate::metrics::METRICS
-                    .flags_raised
-                    .with_label_values(&[f.reason.name()])
-                    .inc();
+                *run.raised_by_reason.entry(f.reason).or_default() += 1;
                 tracing::debug!(flag_id = %f.id, message_id = %f.message_id, reason = f.reason.name(), "flag raised");
             }
             if !full {

@@ -1,16 +1,15 @@
-//! The CSM flag queue: list, read, move through the workflow, and run a pass now.
+//! The CSM flag queue: list, read, move through the workflow.
 use chrono::{DateTime, Utc};
 
 use super::ServiceError;
 use super::paging::fetch_page;
-use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
 use crate::domain::flag::{self, Flag, FlagChange, FlagQuery, FlagReason, FlagState};
 use crate::domain::message::{optional, required};
 use crate::domain::page::Cursor;
 use crate::domain::phone;
-use crate::domain::run::{ReconciliationRun, Trigger};
+use crate::service::AppState;
 use crate::store::flags as store;
 
 /// A flag filter as sent (empty = not filtered on).
@@ -111,14 +110,4 @@ pub async fn update(
         .map_err(ServiceError::store(what))?;
     tracing::info!(flag_id = %updated.id, state = updated.state.name(), by = %caller.name, "flag updated");
     Ok(updated)
-}
-
-/// Runs a reconciliation pass now over the requested hotels (or all the caller's).
-pub async fn run_now(
-    state: &AppState,
-    caller: &Caller,
-    hotel_ids: Vec<String>,
-) -> Result<ReconciliationRun, ServiceError> {
-    let hotels = caller.resolve_hotels("hotel_ids", hotel_ids)?;
-    Ok(state.reconciler.run_once(Trigger::Manual, hotels).await?)
 }

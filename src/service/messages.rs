@@ -6,15 +6,17 @@ use chrono::{DateTime, Utc};
 
 use super::ServiceError;
 use super::paging::fetch_page;
-use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
 use crate::domain::campaign::{self, Funnel};
+use crate::domain::filter::Counts;
 use crate::domain::filter::{FilterDraft, MessageQuery};
 use crate::domain::message::{Message, required};
 use crate::domain::page::Cursor;
-use crate::store::messages::{self as store, Counts};
-use crate::store::status_events::{self, HistoryEvent};
+use crate::domain::status_event::HistoryEvent;
+use crate::service::AppState;
+use crate::store::messages as store;
+use crate::store::status_events;
 
 /// A filter as sent, validated and narrowed to the caller's hotels.
 pub fn query(

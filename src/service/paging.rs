@@ -1,8 +1,8 @@
 //! Keyset paging shared by every list: check the page size, read the caller's token,
 //! fetch one row more than the page, and sign a token for the page's last row.
 use super::ServiceError;
-use crate::app::AppState;
 use crate::domain::page::{self, Cursor};
+use crate::service::AppState;
 use crate::store::{DbConn, StoreError};
 
 /// One page of a list: the rows, and the next page's token (empty on the last page).

@@ -1,10 +1,14 @@
-//! Past reconciliation passes, as the caller may see them.
+//! Reconciliation passes: one now, on the schedule (`jobs`) or from the CLI, with its
+//! metrics; and the past passes, as the caller may see them.
+use std::sync::Arc;
+
 use super::ServiceError;
 use super::paging::fetch_page;
-use crate::app::AppState;
 use crate::domain::access::Caller;
 use crate::domain::page::{self, Cursor};
-use crate::domain::run::ReconciliationRun;
+use crate::domain::run::{ReconciliationRun, Trigger};
+use crate::reconcile::{ReconcileError, Reconciler};
+use crate::service::AppState;
 use crate::store::runs as store;
 
 /// One page of passes, newest first: a caller who serves some hotels sees only the
@@ -37,4 +41,25 @@ pub async fn list(
         .filter_map(|run| run.as_seen_by(&scope))
         .collect();
     Ok((rows, next))
+}
+
+/// Runs one pass over `hotel_ids` (empty: every hotel) and counts it in the metrics.
+pub async fn run_pass(
+    reconciler: &Arc<Reconciler>,
+    trigger: Trigger,
+    hotel_ids: Vec<String>,
+) -> Result<ReconciliationRun, ReconcileError> {
+    let run = reconciler.run_once(trigger, hotel_ids).await?;
+    super::metrics::record_run(&run);
+    Ok(run)
+}
+
+/// Runs a pass now over the requested hotels (or all the caller's).
+pub async fn run_now(
+    state: &AppState,
+    caller: &Caller,
+    hotel_ids: Vec<String>,
+) -> Result<ReconciliationRun, ServiceError> {
+    let hotels = caller.resolve_hotels("hotel_ids", hotel_ids)?;
+    Ok(run_pass(&state.reconciler, Trigger::Manual, hotels).await?)
 }

@@ -2,6 +2,7 @@
 //! transaction that records a message or changes a status sends `pg_notify` carrying
 //! ids only (never personal data), delivered to every listening instance on commit.
 //! SQLite has one process: its changes are fanned out in memory by the caller.
+pub use crate::domain::message::ChangedMessage;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
@@ -11,13 +12,6 @@ use crate::domain::message::MessageStatus;
 pub const CHANNEL: &str = "sentlog_changes";
 /// NOTIFY payloads are limited to 8000 bytes: ids go in groups.
 const IDS_PER_NOTIFY: usize = 100;
-
-/// A message that is new (`previous` None) or whose status changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangedMessage {
-    pub message_id: String,
-    pub previous: Option<MessageStatus>,
-}
 
 /// `id` or `id:previous-status-code`, separated by commas.
 pub fn encode(changes: &[ChangedMessage]) -> String {

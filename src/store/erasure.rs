@@ -2,6 +2,7 @@
 //! hotel in one transaction. Messages stay (as anonymous rows), so counts per campaign
 //! and status are unchanged; PMS records of the guest are deleted; flags on the guest
 //! lose every personal field. The erasure itself is recorded without the erased data.
+pub use crate::domain::guest::{Erased, GuestIdentity};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -9,21 +10,6 @@ use super::messages::to_db;
 use super::schema::{erasures, flags, messages, pms_guests, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::with_conn;
-
-/// Who the guest is: the stored forms of the phone (E.164 and as given) and the
-/// normalised email. Either may be empty, not both.
-#[derive(Debug, Clone, Default)]
-pub struct GuestIdentity {
-    pub phone_forms: Vec<String>,
-    pub email: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Erased {
-    pub messages_redacted: i64,
-    pub guests_deleted: i64,
-    pub flags_redacted: i64,
-}
 
 /// What replaces an erased flag's explanation (it quoted the numbers and the name).
 pub const ERASED_DETAIL: &str = "Personal data erased on request.";

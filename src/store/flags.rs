@@ -73,10 +73,10 @@ impl TryFrom<FlagRow> for Flag {
     fn try_from(r: FlagRow) -> Result<Self, StoreError> {
         Ok(Flag {
             reason: FlagReason::from_code(r.reason).ok_or_else(|| {
-                StoreError::Conflict(format!("flag {} has an unknown reason", r.id))
+                StoreError::Corrupt(format!("flag {} has an unknown reason", r.id))
             })?,
             state: FlagState::from_code(r.state).ok_or_else(|| {
-                StoreError::Conflict(format!("flag {} has an unknown state", r.id))
+                StoreError::Corrupt(format!("flag {} has an unknown state", r.id))
             })?,
             error_category: ErrorCategory::from_code(r.error_category).unwrap_or_default(),
             created_at: from_db(r.created_at),

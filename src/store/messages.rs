@@ -1,4 +1,6 @@
 //! Messages: recording, reading, listing and counting.
+pub use crate::domain::filter::Counts;
+pub use crate::domain::message::Recorded;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -123,7 +125,7 @@ impl TryFrom<MessageRow> for Message {
 
     fn try_from(r: MessageRow) -> Result<Self, StoreError> {
         let corrupt = |what: &str, code: i32| {
-            StoreError::Conflict(format!(
+            StoreError::Corrupt(format!(
                 "message {} has an unknown {what} code {code}",
                 r.id
             ))
@@ -163,13 +165,6 @@ impl TryFrom<MessageRow> for Message {
             error_message: r.error_message,
         })
     }
-}
-
-/// What recording one message did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
-    pub message_id: String,
-    pub created: bool,
 }
 
 /// The row of a new message, and the history row of the status it was recorded with.
@@ -546,15 +541,6 @@ fn page_rows(
             .select(MessageRow::as_select())
             .load(c)?
     }))
-}
-
-/// Matching messages counted per (status, channel, error category).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub total: i64,
-    pub by_status: Vec<(MessageStatus, i64)>,
-    pub by_channel: Vec<(Channel, i64)>,
-    pub by_error_category: Vec<(ErrorCategory, i64)>,
 }
 
 /// Counts from the tallies where they can answer (whole days of recording time, and

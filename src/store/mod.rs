@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The request conflicts with the stored state (the message says how).
     #[error("{0}")]
     Conflict(String),
+    /// A stored value this version cannot read (an unknown enum code).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     /// Anything else: a bug or a database fault, logged, never shown to a caller.
     #[error("database error: {0}")]
     Database(diesel::result::Error),

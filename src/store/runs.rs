@@ -77,6 +77,7 @@ impl From<RunRow> for ReconciliationRun {
             messages_skipped: r.messages_skipped,
             errors: r.errors,
             per_hotel: Default::default(),
+            raised_by_reason: Default::default(),
         }
     }
 }

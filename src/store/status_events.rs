@@ -6,6 +6,7 @@
 //! (1 per 1000 messages). On PostgreSQL the messages are locked in id order, so two
 //! batches touching the same messages queue instead of deadlocking; SQLite has one
 //! writer at a time.
+pub use crate::domain::status_event::{EventResult, HistoryEvent};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -50,7 +51,7 @@ impl StateRow {
     fn state(&self) -> Result<StatusState, StoreError> {
         Ok(StatusState {
             status: MessageStatus::from_code(self.status).ok_or_else(|| {
-                StoreError::Conflict(format!("message {} has an unknown status", self.id))
+                StoreError::Corrupt(format!("message {} has an unknown status", self.id))
             })?,
             status_changed_at: from_db(self.status_changed_at),
             status_event_id: self.status_event_id.clone(),
@@ -94,31 +95,6 @@ impl HistoryRow {
             outcome: EventOutcome::Applied.code(),
         }
     }
-}
-
-/// A kept event, as GetMessageHistory shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEvent {
-    pub message_id: String,
-    pub event_id: String,
-    pub status: MessageStatus,
-    pub occurred_at: DateTime<Utc>,
-    pub received_at: DateTime<Utc>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub error_category: ErrorCategory,
-    pub outcome: EventOutcome,
-}
-
-/// What became of one event of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventResult {
-    pub outcome: EventOutcome,
-    pub message_id: Option<String>,
-    /// The message's status once the whole batch is applied.
-    pub current_status: Option<MessageStatus>,
-    /// Why a REJECTED event was not applied, naming the field.
-    pub error: Option<String>,
 }
 
 /// Inserts history rows in chunks; an event already kept is left as it is.
@@ -492,9 +468,9 @@ pub fn history(
         .map(|r| {
             Ok(HistoryEvent {
                 status: MessageStatus::from_code(r.status)
-                    .ok_or_else(|| StoreError::Conflict("unknown status in history".into()))?,
+                    .ok_or_else(|| StoreError::Corrupt("unknown status in history".into()))?,
                 outcome: EventOutcome::from_code(r.outcome)
-                    .ok_or_else(|| StoreError::Conflict("unknown outcome in history".into()))?,
+                    .ok_or_else(|| StoreError::Corrupt("unknown outcome in history".into()))?,
                 error_category: ErrorCategory::from_code(r.error_category).unwrap_or_default(),
                 occurred_at: from_db(r.occurred_at),
                 received_at: from_db(r.received_at),

@@ -84,7 +84,7 @@ async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
     .await
     .unwrap();
 
-    let purged = sentlog::retention::run_once(server.store(), 30)
+    let purged = sentlog::service::retention::run_once(server.store(), 30)
         .await
         .unwrap();
     assert_eq!(purged.messages, 3);
@@ -120,7 +120,7 @@ async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
     assert_eq!(flags[0].message_id, ids[3]);
     // Nothing more to purge.
     assert_eq!(
-        sentlog::retention::run_once(server.store(), 30)
+        sentlog::service::retention::run_once(server.store(), 30)
             .await
             .unwrap(),
         Default::default()

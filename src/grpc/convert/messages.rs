@@ -1,10 +1,12 @@
 //! Messages: protobuf requests into domain drafts, domain messages into protobuf.
 use crate::domain::FieldError;
 use crate::domain::error_category::ErrorCategory;
+use crate::domain::filter::Counts;
 use crate::domain::filter::FilterDraft;
+use crate::domain::message::Recorded;
 use crate::domain::message::{Channel, Message, MessageDraft, MessageStatus};
 use crate::proto;
-use crate::store::messages::Counts;
+use crate::service::ItemResult;
 
 use super::time::{date_to_proto, from_proto, opt_to_proto, to_proto};
 
@@ -215,5 +217,19 @@ impl From<Counts> for proto::CountMessagesResponse {
                 })
                 .collect(),
         }
+    }
+}
+
+/// One item of RecordMessages: the message's id and whether it is new, or why not.
+pub fn record_result((index, r): (usize, ItemResult<Recorded>)) -> proto::RecordResult {
+    let (message_id, created, error) = match r {
+        Ok(r) => (r.message_id, r.created, String::new()),
+        Err(error) => (String::new(), false, error),
+    };
+    proto::RecordResult {
+        index: index as i32,
+        message_id,
+        created,
+        error,
     }
 }

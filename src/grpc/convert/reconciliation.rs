@@ -4,7 +4,7 @@ use crate::domain::flag::{Flag, FlagReason, FlagState};
 use crate::domain::guest::{GuestDraft, PmsGuest};
 use crate::domain::run::ReconciliationRun;
 use crate::proto;
-use crate::recipient_check::RecipientCheck;
+use crate::service::recipients::RecipientCheck;
 
 use super::time::{date_to_proto, opt_to_proto, to_proto};
 

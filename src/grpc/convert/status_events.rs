@@ -2,8 +2,8 @@
 use crate::domain::FieldError;
 use crate::domain::campaign::Funnel;
 use crate::domain::status_event::EventDraft;
+use crate::domain::status_event::{EventResult, HistoryEvent};
 use crate::proto;
-use crate::store::status_events::{EventResult, HistoryEvent};
 
 use super::messages::status;
 use super::time::{from_proto, to_proto};
@@ -57,7 +57,7 @@ impl From<HistoryEvent> for proto::StatusEvent {
     }
 }
 
-pub fn event_result(index: usize, r: EventResult) -> proto::StatusEventResult {
+pub fn event_result((index, r): (usize, EventResult)) -> proto::StatusEventResult {
     proto::StatusEventResult {
         index: index as i32,
         outcome: r.outcome.code(),

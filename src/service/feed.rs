@@ -7,10 +7,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
+use super::{AppState, ServiceError};
+use crate::domain::access::Caller;
+use crate::domain::filter::MessageQuery;
+
+use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Message, MessageStatus};
-use crate::store::changes::{ChangedMessage, Listener};
+use crate::store::changes::Listener;
 use crate::store::{Backend, Store, messages};
 
 /// Changes kept for watchers that are momentarily busy.
@@ -142,4 +147,57 @@ impl ChangeFeed {
     pub fn shutdown(&self) {
         let _ = self.shutdown.send(true);
     }
+}
+
+/// Changes buffered towards one watcher; one that falls further behind is stopped.
+const WATCH_BUFFER: usize = 64;
+/// How long a stopped watcher is given to take its last word.
+const WATCH_GIVE_UP: Duration = Duration::from_secs(5);
+
+/// WatchMessages: every change that matches `query` from now on, until the watcher
+/// hangs up, falls behind (RESOURCE_EXHAUSTED, saying how to catch up) or the server
+/// stops (UNAVAILABLE: watch again, another instance may answer). Counted as an open
+/// stream for as long as it lasts.
+pub fn watch(
+    state: &AppState,
+    caller: &Caller,
+    query: MessageQuery,
+) -> Result<mpsc::Receiver<Result<Arc<Change>, ServiceError>>, ServiceError> {
+    let permit = state.streams.open(caller)?;
+    let (mut changes, mut stop) = state.feed.subscribe();
+    let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+    tokio::spawn(async move {
+        let _permit = permit;
+        loop {
+            let change = tokio::select! {
+                _ = stop.changed() => {
+                    let _ = tx.send(Err(ServiceError::Unavailable(
+                        "the server is shutting down; watch again (another instance may answer)".into(),
+                    ))).await;
+                    return;
+                }
+                _ = tx.closed() => return,
+                got = changes.recv() => got,
+            };
+            match change {
+                Ok(change) if query.matches(&change.message) => {
+                    if tx.send(Ok(change)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let behind = ServiceError::Exhausted(format!(
+                        "this watcher fell {missed} changes behind and was stopped; \
+                         read what changed meanwhile with ListMessages (created_after, statuses) \
+                         and watch again"
+                    ));
+                    let _ = tokio::time::timeout(WATCH_GIVE_UP, tx.send(Err(behind))).await;
+                    return;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(rx)
 }

@@ -1,5 +1,5 @@
-//! Prometheus metrics (the `prometheus` crate), served as text on their own port when
-//! `metrics_listen` is set: calls and latency per RPC and status code, status events
+//! Prometheus metrics (the `prometheus` crate), rendered as text for `GET /metrics` on
+//! their own port when `metrics_listen` is set: calls and latency per RPC and status code, status events
 //! per outcome, reconciliation runs, their duration and flags raised per reason, open
 //! flags per reason and the database pool, the last two read at scrape time.
 use std::sync::LazyLock;
@@ -9,6 +9,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::domain::run::ReconciliationRun;
 use crate::store::{Store, flags};
 
 pub struct Metrics {
@@ -118,19 +119,31 @@ pub async fn render(store: &Store) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// `GET /metrics`.
-pub fn router(store: Store) -> axum::Router {
-    use axum::routing::get;
-    axum::Router::new().route(
-        "/metrics",
-        get(move || {
-            let store = store.clone();
-            async move {
-                (
-                    [("content-type", "text/plain; version=0.0.4")],
-                    render(&store).await,
-                )
-            }
-        }),
-    )
+/// Counts one finished reconciliation pass: its state, duration and flags by reason.
+pub fn record_run(run: &ReconciliationRun) {
+    let m = &*METRICS;
+    m.runs.with_label_values(&[run.state.name()]).inc();
+    let ended = run.finished_at.unwrap_or_else(chrono::Utc::now);
+    m.run_seconds
+        .with_label_values(&[run.trigger.as_str()])
+        .observe((ended - run.started_at).num_milliseconds() as f64 / 1000.0);
+    for (reason, n) in &run.raised_by_reason {
+        m.flags_raised
+            .with_label_values(&[reason.name()])
+            .inc_by(*n as u64);
+    }
+}
+
+/// Counts status events by outcome (`applied`, `stale`, `duplicate`, `rejected`).
+pub fn record_status_outcome(outcome: &str) {
+    METRICS.status_events.with_label_values(&[outcome]).inc();
+}
+
+/// Counts one gRPC call by method and status code, with its latency.
+pub fn record_call(rpc: &str, code: &str, elapsed: std::time::Duration) {
+    let m = &*METRICS;
+    m.calls.with_label_values(&[rpc, code]).inc();
+    m.latency
+        .with_label_values(&[rpc, code])
+        .observe(elapsed.as_secs_f64());
 }

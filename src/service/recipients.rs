@@ -7,9 +7,12 @@ use std::sync::{LazyLock, Mutex};
 use chrono::{DateTime, Utc};
 use phonenumber::country::Id as Region;
 
+use super::{AppState, ServiceError, check_batch};
+use crate::domain::access::Caller;
 use crate::domain::email;
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::flag::FlagState;
+use crate::domain::message::{optional, required};
 use crate::domain::phone::{self, NormalizedPhone, RegionMap};
 use crate::domain::recipient::{self, PastMessage, Verdict};
 use crate::store::recipients::{self as store, Address, RecipientFlag};
@@ -52,7 +55,30 @@ fn normalize_cached(input: &str, region: Region) -> NormalizedPhone {
 }
 
 /// Checks phones then emails, answers in the same order.
+/// CheckRecipients: what sentlog knows of each phone and email in one hotel of the
+/// caller's, at most `MAX_BATCH` of them together.
 pub async fn check(
+    state: &AppState,
+    caller: &Caller,
+    hotel_id: &str,
+    phones: Vec<String>,
+    emails: Vec<String>,
+) -> Result<Vec<RecipientCheck>, ServiceError> {
+    let hotel_id = required("hotel_id", hotel_id)?;
+    caller.resolve_hotels("hotel_id", vec![hotel_id.clone()])?;
+    check_batch("phones and emails", phones.len() + emails.len())?;
+    for (field, values) in [("phones", &phones), ("emails", &emails)] {
+        for (i, v) in values.iter().enumerate() {
+            optional(&format!("{field}[{i}]"), v)?;
+        }
+    }
+    check_in(&state.store, &state.regions, &hotel_id, phones, emails)
+        .await
+        .map_err(ServiceError::store("recipient"))
+}
+
+/// The checks of one hotel's phones and emails, input already validated.
+async fn check_in(
     store: &Store,
     regions: &RegionMap,
     hotel_id: &str,

@@ -24,6 +24,12 @@ impl Channel {
         Self::ALL.into_iter().find(|c| c.code() == code)
     }
 
+    /// Whether a message of this channel can reach `status`: READ exists only on
+    /// WhatsApp (read receipts); every other status on every channel.
+    pub fn accepts(self, status: MessageStatus) -> bool {
+        status != MessageStatus::Read || self == Channel::Whatsapp
+    }
+
     /// WhatsApp and SMS go to a phone; email to an address.
     pub fn uses_phone(self) -> bool {
         matches!(self, Channel::Whatsapp | Channel::Sms)
@@ -247,7 +253,7 @@ pub fn validate(draft: MessageDraft, regions: &RegionMap) -> Result<NewMessage, 
     }
 
     let status = draft.status.unwrap_or(MessageStatus::Pending);
-    if status == MessageStatus::Read && channel != Channel::Whatsapp {
+    if !channel.accepts(status) {
         return Err(FieldError::new(
             "status",
             "READ exists only for WHATSAPP messages",

@@ -1,9 +1,12 @@
 //! A provider's status callback, as received: validated before it touches a message.
-use super::error_category::ErrorCategory;
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::FieldError;
-use super::message::{MessageStatus, optional};
+use super::error_category::{ErrorCategory, categorize};
+use super::message::{ChangedMessage, Channel, MessageStatus, optional};
+use super::status::{self, StatusReport, StatusState, Verdict};
 
 /// How far ahead of our clock an event may claim to have happened (clock skew).
 pub const MAX_FUTURE: Duration = Duration::days(1);
@@ -144,6 +147,154 @@ pub struct EventResult {
     pub error: Option<String>,
 }
 
+/// A message as the fold needs it: its channel and provider (to judge an event and
+/// categorise its error) and its status columns now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    pub channel: Option<Channel>,
+    pub provider: Option<String>,
+    pub state: StatusState,
+}
+
+/// What a batch of events decides, for the store to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decisions {
+    /// One per event, in order, with the message's status once the batch is applied.
+    pub results: Vec<EventResult>,
+    /// The events to keep in history: message id, the event, its outcome.
+    pub history: Vec<(String, StatusReport, EventOutcome)>,
+    /// Messages whose status columns changed (sorted): their new state is in `current`.
+    pub changed: Vec<String>,
+    /// Messages whose current status changed, with the status before the batch.
+    pub status_changes: Vec<ChangedMessage>,
+}
+
+/// Folds a batch into its messages, order-independently: each event, addressed to the
+/// message id it resolved to (None: no such message visible to the caller), is
+/// REJECTED (unknown message, a status its channel cannot have), DUPLICATE (its id, or
+/// its derived id, is already kept), or kept and judged by precedence (APPLIED or
+/// STALE). `current` holds the messages' states and is updated in place; `kept` holds
+/// the (message id, event id) pairs already kept and grows with the batch.
+pub fn fold(
+    events: &[StatusEvent],
+    resolved: &[Option<String>],
+    current: &mut HashMap<String, Current>,
+    kept: &mut HashSet<(String, String)>,
+) -> Decisions {
+    let before: HashMap<String, MessageStatus> = current
+        .iter()
+        .map(|(id, c)| (id.clone(), c.state.status))
+        .collect();
+    let mut results = Vec::with_capacity(events.len());
+    let mut history = Vec::new();
+    let mut changed = Vec::new();
+    for (e, id) in events.iter().zip(resolved) {
+        let Some((id, message)) = id.as_ref().and_then(|id| Some((id, current.get_mut(id)?)))
+        else {
+            results.push(EventResult::rejected(None, unknown_message(&e.target)));
+            continue;
+        };
+        // A channel this version cannot read accepts nothing but what every channel does.
+        let accepted = match message.channel {
+            Some(channel) => channel.accepts(e.status),
+            None => Channel::ALL.iter().all(|c| c.accepts(e.status)),
+        };
+        if !accepted {
+            let went_by = message
+                .channel
+                .map(Channel::name)
+                .unwrap_or("another channel");
+            results.push(EventResult::rejected(
+                Some(id.clone()),
+                format!(
+                    "status: READ exists only for WHATSAPP messages; this one went by {went_by}"
+                ),
+            ));
+            continue;
+        }
+        let event_id = e.event_id.clone().unwrap_or_else(|| {
+            status::derived_event_id(id, e.status, e.occurred_at, e.error_code.as_deref())
+        });
+        if !kept.insert((id.clone(), event_id.clone())) {
+            results.push(EventResult::of(EventOutcome::Duplicate, id));
+            continue;
+        }
+        let report = StatusReport {
+            status: e.status,
+            occurred_at: e.occurred_at,
+            event_id,
+            error_code: e.error_code.clone(),
+            error_message: e.error_message.clone(),
+            error_category: categorize(message.provider.as_deref(), e.error_code.as_deref()),
+        };
+        let (next, verdict) = status::apply(&message.state, &report);
+        if next != message.state {
+            message.state = next;
+            changed.push(id.clone());
+        }
+        let outcome = match verdict {
+            Verdict::Applied => EventOutcome::Applied,
+            Verdict::Stale => EventOutcome::Stale,
+        };
+        history.push((id.clone(), report, outcome));
+        results.push(EventResult::of(outcome, id));
+    }
+    for r in &mut results {
+        if let Some(id) = &r.message_id {
+            r.current_status = current.get(id).map(|c| c.state.status);
+        }
+    }
+    changed.sort();
+    changed.dedup();
+    let status_changes = changed
+        .iter()
+        .filter(|id| before.get(*id) != current.get(*id).map(|c| &c.state.status))
+        .map(|id| ChangedMessage {
+            message_id: id.clone(),
+            previous: before.get(id).copied(),
+        })
+        .collect();
+    Decisions {
+        results,
+        history,
+        changed,
+        status_changes,
+    }
+}
+
+/// Unknown and invisible (another hotel's) messages read the same, so ids cannot be probed.
+fn unknown_message(target: &Target) -> String {
+    match target {
+        Target::Id(id) => format!("message_id: no message {id:?}"),
+        Target::Provider {
+            provider,
+            provider_message_id,
+        } => format!(
+            "provider_message_id: no message with provider {provider:?} and id {provider_message_id:?}"
+        ),
+    }
+}
+
+impl EventResult {
+    fn of(outcome: EventOutcome, message_id: &str) -> Self {
+        EventResult {
+            outcome,
+            message_id: Some(message_id.to_string()),
+            current_status: None,
+            error: None,
+        }
+    }
+
+    fn rejected(message_id: Option<String>, error: String) -> Self {
+        EventResult {
+            outcome: EventOutcome::Rejected,
+            message_id,
+            current_status: None,
+            error: Some(error),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +350,161 @@ mod tests {
             let mut d = draft();
             mutate(&mut d);
             assert_eq!(validate(d, Utc::now()).unwrap_err().field, field);
+        }
+    }
+
+    mod fold_rules {
+        use super::super::*;
+        use chrono::TimeZone;
+        use proptest::prelude::*;
+
+        fn t(secs: i64) -> DateTime<Utc> {
+            Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+        }
+
+        fn message(channel: Channel) -> Current {
+            let first = StatusReport {
+                status: MessageStatus::Pending,
+                occurred_at: t(0),
+                event_id: "recorded".into(),
+                error_code: None,
+                error_message: None,
+                error_category: ErrorCategory::None,
+            };
+            Current {
+                channel: Some(channel),
+                provider: Some("twilio".into()),
+                state: StatusState::from_first(&first),
+            }
+        }
+
+        fn event(
+            id: &str,
+            status: MessageStatus,
+            secs: i64,
+            event_id: Option<&str>,
+        ) -> StatusEvent {
+            let failed = matches!(status, MessageStatus::Failed | MessageStatus::Undelivered);
+            StatusEvent {
+                target: Target::Id(id.into()),
+                status,
+                occurred_at: t(secs),
+                event_id: event_id.map(String::from),
+                error_code: failed.then(|| "30003".into()),
+                error_message: None,
+            }
+        }
+
+        /// Folds `events` into two messages (m1 WhatsApp, m2 SMS); "gone" is unknown.
+        fn run(events: &[StatusEvent]) -> (Decisions, HashMap<String, Current>) {
+            let mut current = HashMap::from([
+                ("m1".to_string(), message(Channel::Whatsapp)),
+                ("m2".to_string(), message(Channel::Sms)),
+            ]);
+            let resolved: Vec<Option<String>> = events
+                .iter()
+                .map(|e| match &e.target {
+                    Target::Id(id) if current.contains_key(id) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
+            let mut kept = HashSet::from([
+                ("m1".to_string(), "recorded".to_string()),
+                ("m2".to_string(), "recorded".to_string()),
+            ]);
+            let decided = fold(events, &resolved, &mut current, &mut kept);
+            (decided, current)
+        }
+
+        #[test]
+        fn rejections_duplicates_and_precedence() {
+            let (d, current) = run(&[
+                event("m2", MessageStatus::Read, 5, None),
+                event("gone", MessageStatus::Sent, 1, None),
+                event("m1", MessageStatus::Delivered, 4, Some("d")),
+                event("m1", MessageStatus::Delivered, 4, Some("d")),
+                event("m1", MessageStatus::Sent, 2, None),
+            ]);
+            let outcomes: Vec<_> = d.results.iter().map(|r| r.outcome).collect();
+            assert_eq!(
+                outcomes,
+                [
+                    EventOutcome::Rejected,
+                    EventOutcome::Rejected,
+                    EventOutcome::Applied,
+                    EventOutcome::Duplicate,
+                    EventOutcome::Stale,
+                ]
+            );
+            assert!(
+                d.results[0]
+                    .error
+                    .as_deref()
+                    .unwrap()
+                    .contains("went by SMS")
+            );
+            assert!(
+                d.results[1]
+                    .error
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("message_id:")
+            );
+            assert_eq!(d.results[4].current_status, Some(MessageStatus::Delivered));
+            assert_eq!(
+                current["m1"].state.sent_at,
+                Some(t(2)),
+                "a stale event's time counts"
+            );
+            assert_eq!(d.history.len(), 2, "kept: the delivery and the stale send");
+            assert_eq!(d.changed, vec!["m1".to_string()]);
+            assert_eq!(
+                d.status_changes,
+                vec![ChangedMessage {
+                    message_id: "m1".into(),
+                    previous: Some(MessageStatus::Pending),
+                }]
+            );
+        }
+
+        fn any_event() -> impl Strategy<Value = StatusEvent> {
+            (0usize..3, 0usize..9, 0i64..20, proptest::option::of(0u8..3)).prop_map(
+                |(m, s, secs, id)| {
+                    let target = ["m1", "m2", "gone"][m];
+                    let id = id.map(|i| format!("e{i}-{s}-{secs}"));
+                    event(target, MessageStatus::ALL[s], secs, id.as_deref())
+                },
+            )
+        }
+
+        proptest! {
+            /// The same events give the same messages whatever their order, and a
+            /// batch replayed changes nothing and is all duplicates or rejections.
+            #[test]
+            fn order_independent_and_replay_safe(
+                events in proptest::collection::vec(any_event(), 0..10),
+                seed in any::<u64>(),
+            ) {
+                let mut shuffled = events.clone();
+                let mut rng = seed;
+                for i in (1..shuffled.len()).rev() {
+                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    shuffled.swap(i, (rng >> 33) as usize % (i + 1));
+                }
+                let (_, a) = run(&events);
+                let (_, b) = run(&shuffled);
+                prop_assert_eq!(&a["m1"].state, &b["m1"].state);
+                prop_assert_eq!(&a["m2"].state, &b["m2"].state);
+
+                let twice: Vec<StatusEvent> = events.iter().chain(&events).cloned().collect();
+                let (d, c) = run(&twice);
+                prop_assert_eq!(&c["m1"].state, &a["m1"].state);
+                for r in &d.results[events.len()..] {
+                    prop_assert!(matches!(r.outcome, EventOutcome::Duplicate | EventOutcome::Rejected));
+                }
+                // READ never lands on SMS.
+                prop_assert!(a["m2"].state.status != MessageStatus::Read);
+            }
         }
     }
 }

@@ -82,7 +82,11 @@ pub async fn history(
     let what = format!("message {id:?}");
     state
         .store
-        .run(move |c| status_events::history(c, &id, &hotels))
+        .run(move |c| {
+            // Another hotel's message reads as one that does not exist.
+            store::get(c, &id, &hotels)?;
+            status_events::history(c, &id)
+        })
         .await
         .map_err(ServiceError::store(what))
 }

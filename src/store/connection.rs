@@ -1,9 +1,23 @@
 //! One connection type over both backends, and the r2d2 manager that opens it from a
 //! URL (`sqlite://FILE` or `postgres://...`), keeping the driver's own error text.
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::ManageConnection;
 use diesel::{PgConnection, SqliteConnection};
+
+use crate::domain::page::truncate_micros;
+
+/// An instant as both backends store it: UTC, `TIMESTAMP` without zone, microseconds
+/// (truncated first, so what is stored equals what was computed).
+pub fn to_db(t: DateTime<Utc>) -> NaiveDateTime {
+    truncate_micros(t).naive_utc()
+}
+
+/// An instant read back from `to_db`'s form.
+pub fn from_db(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
 
 /// A connection to whichever backend the database URL chose.
 pub enum DbConn {

@@ -6,7 +6,7 @@ pub use crate::domain::guest::{Erased, GuestIdentity};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::messages::to_db;
+use super::connection::to_db;
 use super::schema::{erasures, flags, messages, pms_guests, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::with_conn;

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::messages::{from_db, to_db};
+use super::connection::{from_db, to_db};
 use super::schema::pms_guests;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::guest::PmsGuest;

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::changes::{ChangedMessage, NotifyChanges};
+use super::connection::{from_db, to_db};
 use super::schema::{campaigns, messages};
 use super::status_events::{HistoryRow, insert_history};
 use super::tallies;
@@ -109,15 +110,6 @@ struct CampaignInsert {
     hotel_id: String,
     name: String,
     name_folded: String,
-}
-
-/// UTC instants are stored without a zone, to the microsecond on both backends.
-pub fn to_db(t: DateTime<Utc>) -> NaiveDateTime {
-    truncate_micros(t).naive_utc()
-}
-
-pub fn from_db(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
 }
 
 impl TryFrom<MessageRow> for Message {

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Text};
 
-use super::messages::{MessageRow, to_db};
+use super::connection::to_db;
+use super::messages::MessageRow;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::filter::MessageQuery;
 use crate::domain::message::MessageStatus;

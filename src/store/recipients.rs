@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::messages::from_db;
+use super::connection::from_db;
 use super::schema::{flags, messages};
 use super::{DbConn, StoreError};
 use crate::domain::error_category::ErrorCategory;

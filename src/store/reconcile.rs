@@ -4,8 +4,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use super::connection::{from_db, to_db};
 use super::flags::{InsertFlags, insert_new};
-use super::messages::{from_db, to_db};
 use super::schema::{messages, reconciliation_checks as checks};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::messages::to_db;
+use super::connection::to_db;
 use super::schema::{flags, messages};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::flag::FlagState;

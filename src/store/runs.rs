@@ -3,7 +3,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
-use super::messages::{from_db, to_db};
+use super::connection::{from_db, to_db};
 use super::schema::reconciliation_run_hotels as run_hotels;
 use super::schema::reconciliation_runs as runs;
 use super::{DbConn, StoreError, WriteTransaction};

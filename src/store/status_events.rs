@@ -14,13 +14,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use super::changes::{ChangedMessage, NotifyChanges};
-use super::messages::{from_db, to_db};
+use super::connection::{from_db, to_db};
 use super::schema::{messages, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
-use crate::domain::error_category::{ErrorCategory, categorize};
+use crate::domain::error_category::ErrorCategory;
 use crate::domain::message::{Channel, MessageStatus};
-use crate::domain::status::{self, StatusReport, StatusState, Verdict};
-use crate::domain::status_event::{EventOutcome, StatusEvent, Target};
+use crate::domain::status::{StatusReport, StatusState};
+use crate::domain::status_event::{self, Current, EventOutcome, StatusEvent, Target};
 use crate::with_conn;
 
 const HISTORY_CHUNK: usize = 500;
@@ -48,6 +48,14 @@ struct StateRow {
 }
 
 impl StateRow {
+    fn current(&self) -> Result<Current, StoreError> {
+        Ok(Current {
+            channel: Channel::from_code(self.channel),
+            provider: self.provider.clone(),
+            state: self.state()?,
+        })
+    }
+
     fn state(&self) -> Result<StatusState, StoreError> {
         Ok(StatusState {
             status: MessageStatus::from_code(self.status).ok_or_else(|| {
@@ -83,6 +91,16 @@ pub struct HistoryRow {
 impl HistoryRow {
     /// The history row of a message's first status (the one it was recorded with).
     pub fn first(message_id: &str, report: &StatusReport, received_at: DateTime<Utc>) -> Self {
+        Self::kept(message_id, report, EventOutcome::Applied, received_at)
+    }
+
+    /// The history row of an event kept with its outcome.
+    pub fn kept(
+        message_id: &str,
+        report: &StatusReport,
+        outcome: EventOutcome,
+        received_at: DateTime<Utc>,
+    ) -> Self {
         HistoryRow {
             message_id: message_id.to_string(),
             event_id: report.event_id.clone(),
@@ -92,7 +110,7 @@ impl HistoryRow {
             error_code: report.error_code.clone(),
             error_message: report.error_message.clone(),
             error_category: report.error_category.code(),
-            outcome: EventOutcome::Applied.code(),
+            outcome: outcome.code(),
         }
     }
 }
@@ -180,137 +198,51 @@ pub fn apply(
         };
 
         // 2. The messages, read (and on PostgreSQL locked) in id order.
-        let mut ids: Vec<String> = events.iter().filter_map(|e| target_id(&e.target)).collect();
+        let resolved: Vec<Option<String>> = events.iter().map(|e| target_id(&e.target)).collect();
+        let mut ids: Vec<String> = resolved.iter().flatten().cloned().collect();
         ids.sort();
         ids.dedup();
-        let rows = lock_states(c, &ids, hotel_ids)?;
-        let mut states: HashMap<String, (StateRow, StatusState)> = HashMap::new();
-        let before: HashMap<String, i32> = rows.iter().map(|r| (r.id.clone(), r.status)).collect();
-        for row in rows {
-            let state = row.state()?;
-            states.insert(row.id.clone(), (row, state));
+        let mut current: HashMap<String, Current> = HashMap::new();
+        for row in lock_states(c, &ids, hotel_ids)? {
+            current.insert(row.id.clone(), row.current()?);
         }
 
         // 3. Event ids already kept for these messages (a message has a handful, so
         //    reading them all beats probing every (message, event id) pair).
-        let known: Vec<String> = states.keys().cloned().collect();
-        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let known: Vec<String> = current.keys().cloned().collect();
+        let mut kept: HashSet<(String, String)> = HashSet::new();
         for chunk in known.chunks(HISTORY_CHUNK) {
             let rows: Vec<(String, String)> = status_events::table
                 .filter(status_events::message_id.eq_any(chunk.to_vec()))
                 .select((status_events::message_id, status_events::event_id))
                 .load(c)?;
-            seen.extend(rows);
+            kept.extend(rows);
         }
 
-        // 4. Fold each event into its message with the precedence rule.
-        let mut results = Vec::with_capacity(events.len());
-        let mut history = Vec::new();
-        let mut changed: Vec<String> = Vec::new();
-        for e in events {
-            let found = target_id(&e.target).and_then(|id| states.get_mut(&id));
-            let Some((row, state)) = found else {
-                results.push(rejected(None, unknown_message(&e.target)));
-                continue;
-            };
-            let channel = Channel::from_code(row.channel);
-            if e.status == MessageStatus::Read && channel != Some(Channel::Whatsapp) {
-                let went_by = channel.map(Channel::name).unwrap_or("another channel");
-                results.push(rejected(
-                    Some(row.id.clone()),
-                    format!("status: READ exists only for WHATSAPP messages; this one went by {went_by}"),
-                ));
-                continue;
-            }
-            let event_id = e.event_id.clone().unwrap_or_else(|| derived_id(&row.id, e));
-            if !seen.insert((row.id.clone(), event_id.clone())) {
-                results.push(EventResult {
-                    outcome: EventOutcome::Duplicate,
-                    message_id: Some(row.id.clone()),
-                    current_status: None,
-                    error: None,
-                });
-                continue;
-            }
-            let report = StatusReport {
-                status: e.status,
-                occurred_at: e.occurred_at,
-                event_id,
-                error_code: e.error_code.clone(),
-                error_message: e.error_message.clone(),
-                error_category: categorize(row.provider.as_deref(), e.error_code.as_deref()),
-            };
-            let (next, verdict) = status::apply(state, &report);
-            if next != *state {
-                *state = next;
-                changed.push(row.id.clone());
-            }
-            let outcome = match verdict {
-                Verdict::Applied => EventOutcome::Applied,
-                Verdict::Stale => EventOutcome::Stale,
-            };
-            let mut h = HistoryRow::first(&row.id, &report, now);
-            h.outcome = outcome.code();
-            history.push(h);
-            results.push(EventResult {
-                outcome,
-                message_id: Some(row.id.clone()),
-                current_status: None,
-                error: None,
-            });
-        }
+        // 4. The rules decide (domain::status_event::fold), without the database.
+        let decided = status_event::fold(events, &resolved, &mut current, &mut kept);
 
         // 5. Write the history and the messages that changed, set-based.
+        let history: Vec<HistoryRow> = decided
+            .history
+            .iter()
+            .map(|(id, report, outcome)| HistoryRow::kept(id, report, *outcome, now))
+            .collect();
         insert_history(c, &history)?;
-        changed.sort();
-        changed.dedup();
-        let updates: Vec<(&String, &StatusState)> =
-            changed.iter().map(|id| (id, &states[id].1)).collect();
+        let updates: Vec<(&String, &StatusState)> = decided
+            .changed
+            .iter()
+            .map(|id| (id, &current[id].state))
+            .collect();
         for chunk in updates.chunks(UPDATE_CHUNK) {
             update_states(numbered_placeholders, chunk, now).execute(c)?;
         }
-        for r in &mut results {
-            if let Some(id) = &r.message_id {
-                r.current_status = states.get(id).map(|(_, s)| s.status);
-            }
-        }
-        let status_changes: Vec<ChangedMessage> = changed
-            .iter()
-            .filter(|id| before.get(*id) != Some(&states[*id].1.status.code()))
-            .map(|id| ChangedMessage {
-                message_id: id.clone(),
-                previous: before.get(id).copied().and_then(MessageStatus::from_code),
-            })
-            .collect();
-        c.notify_changes(&status_changes)?;
-        Ok(Applied { results, status_changes })
+        c.notify_changes(&decided.status_changes)?;
+        Ok(Applied {
+            results: decided.results,
+            status_changes: decided.status_changes,
+        })
     }))
-}
-
-fn derived_id(message_id: &str, e: &StatusEvent) -> String {
-    status::derived_event_id(message_id, e.status, e.occurred_at, e.error_code.as_deref())
-}
-
-fn rejected(message_id: Option<String>, error: String) -> EventResult {
-    EventResult {
-        outcome: EventOutcome::Rejected,
-        message_id,
-        current_status: None,
-        error: Some(error),
-    }
-}
-
-/// Unknown and invisible (another hotel's) messages read the same, so ids cannot be probed.
-fn unknown_message(target: &Target) -> String {
-    match target {
-        Target::Id(id) => format!("message_id: no message {id:?}"),
-        Target::Provider {
-            provider,
-            provider_message_id,
-        } => format!(
-            "provider_message_id: no message with provider {provider:?} and id {provider_message_id:?}"
-        ),
-    }
 }
 
 /// Reads the messages' status columns; PostgreSQL locks the rows, in id order.
@@ -452,13 +384,9 @@ where
     q.bind::<Timestamp, _>(to_db(now))
 }
 
-/// Every kept event of a visible message, in `occurred_at` order.
-pub fn history(
-    conn: &mut DbConn,
-    message_id: &str,
-    hotel_ids: &[String],
-) -> Result<Vec<HistoryEvent>, StoreError> {
-    super::messages::get(conn, message_id, hotel_ids)?;
+/// Every kept event of a message, in `occurred_at` order (the caller checked that the
+/// message is visible).
+pub fn history(conn: &mut DbConn, message_id: &str) -> Result<Vec<HistoryEvent>, StoreError> {
     let rows: Vec<HistoryRow> = with_conn!(conn, c => status_events::table
         .filter(status_events::message_id.eq(message_id.to_string()))
         .order((status_events::occurred_at, status_events::event_id))

@@ -9,17 +9,16 @@ use maud::{Markup, html};
 use super::layout::{self, Section};
 use super::visitor::Visitor;
 use super::{Console, PageError};
+use crate::domain::access::Action;
 use crate::domain::campaign::Funnel;
 use crate::service::messages as service;
-
-const GET_CAMPAIGN_STATS: &str = "/sentlog.v1.MessageService/GetCampaignStats";
 
 pub async fn page(
     State(console): State<Arc<Console>>,
     visitor: Visitor,
     Path((hotel_id, campaign_id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    visitor.require(GET_CAMPAIGN_STATS)?;
+    visitor.require(Action::ReadMessages)?;
     let stats = service::campaign_stats(
         &console.app,
         &visitor.caller,

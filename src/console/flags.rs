@@ -13,14 +13,12 @@ use super::layout::{self, Section, phone_for, time};
 use super::messages::urlencode;
 use super::visitor::{Visitor, safe_next};
 use super::{Console, PageError};
+use crate::domain::access::Action;
 use crate::domain::flag::{self, Flag, FlagChange, FlagReason, FlagState};
 use crate::domain::message::optional;
 use crate::domain::notice::Notice;
 use crate::service::flags as service;
 
-pub const LIST_FLAGS: &str = "/sentlog.v1.ReconciliationService/ListFlags";
-const UPDATE_FLAG: &str = "/sentlog.v1.ReconciliationService/UpdateFlag";
-const RUN_RECONCILIATION: &str = "/sentlog.v1.ReconciliationService/RunReconciliation";
 const PAGE_SIZE: i32 = 50;
 
 /// What each workflow button asks for.
@@ -35,7 +33,7 @@ pub async fn queue_page(
     visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    visitor.require(LIST_FLAGS)?;
+    visitor.require(Action::ReadFlags)?;
     let q = Pairs::parse(query.as_deref().unwrap_or(""));
     let form = FlagFilterForm::read(&q);
     let found = async {
@@ -60,7 +58,7 @@ pub async fn queue_page(
             p.ok role="status" { (notice.text()) }
         }
         (filters(&form))
-        @if visitor.caller.may_call(RUN_RECONCILIATION) {
+        @if visitor.caller.may(Action::RunReconciliation) {
             form method="post" action="/reconcile" {
                 input type="hidden" name="csrf" value=(visitor.csrf);
                 input type="hidden" name="return" value=(here);
@@ -135,7 +133,7 @@ fn row(visitor: &Visitor, f: &Flag, here: &str) -> Markup {
             td { (f.guest_name.as_deref().unwrap_or("")) }
             td { (f.campaign_name.as_deref().unwrap_or("")) }
             td.actions {
-                @if visitor.caller.may_call(UPDATE_FLAG) && !moves.is_empty() {
+                @if visitor.caller.may(Action::UpdateFlag) && !moves.is_empty() {
                     form method="post" action={"/flags/" (f.id)} {
                         input type="hidden" name="csrf" value=(visitor.csrf);
                         input type="hidden" name="return" value=(here);
@@ -161,7 +159,7 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let form = Pairs::parse_bytes(&body);
     visitor.check_csrf(&form, &console)?;
-    visitor.require(UPDATE_FLAG)?;
+    visitor.require(Action::UpdateFlag)?;
     let invalid = |e: crate::domain::FieldError| PageError::Invalid(e.to_string());
     let state = match form.get("state") {
         "" => None,
@@ -200,7 +198,7 @@ pub async fn run_now(
 ) -> Result<Response, PageError> {
     let form = Pairs::parse_bytes(&body);
     visitor.check_csrf(&form, &console)?;
-    visitor.require(RUN_RECONCILIATION)?;
+    visitor.require(Action::RunReconciliation)?;
     let run = crate::service::runs::run_now(&console.app, &visitor.caller, Vec::new()).await?;
     let done = Notice::PassFinished {
         checked: run.messages_checked,

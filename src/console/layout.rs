@@ -3,6 +3,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, html};
 
 use super::visitor::Visitor;
+use crate::domain::access::Action;
 use crate::domain::message::MessageStatus;
 use crate::domain::phone;
 
@@ -74,7 +75,7 @@ pub fn page(visitor: &Visitor, title: &str, section: Section, body: Markup) -> M
             body {
                 header {
                     a href="/messages" class=(is(Section::Messages)) { "Messages envoyés · Sent messages" }
-                    @if visitor.caller.may_call(super::flags::LIST_FLAGS) {
+                    @if visitor.caller.may(Action::ReadFlags) {
                         a href="/flags" class=(is(Section::Flags)) { "Flag queue" }
                     }
                     span.who {

@@ -14,14 +14,11 @@ use super::form::{MessageFilterForm, Pairs};
 use super::layout::{self, Section, date, opt_time, phone_for, time};
 use super::visitor::Visitor;
 use super::{Console, PageError};
-use crate::domain::access::HotelScope;
+use crate::domain::access::{Action, HotelScope};
 use crate::domain::filter::Counts;
 use crate::domain::message::{Channel, Message, MessageStatus};
 use crate::service::messages as service;
 
-const LIST_MESSAGES: &str = "/sentlog.v1.MessageService/ListMessages";
-const GET_MESSAGE_HISTORY: &str = "/sentlog.v1.MessageService/GetMessageHistory";
-const EXPORT_MESSAGES: &str = "/sentlog.v1.MessageService/ExportMessages";
 const PAGE_SIZE: i32 = 50;
 
 pub async fn list_page(
@@ -29,7 +26,7 @@ pub async fn list_page(
     visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    visitor.require(LIST_MESSAGES)?;
+    visitor.require(Action::ReadMessages)?;
     let form = MessageFilterForm::read(&Pairs::parse(query.as_deref().unwrap_or("")));
     let app = &console.app;
     let found = async {
@@ -156,7 +153,7 @@ fn list_body(
                 a href=(with_status(*s)) { (layout::status(*s)) " " strong { (n) } }
             }
         }
-        @if visitor.caller.may_call(EXPORT_MESSAGES) && error.is_none() {
+        @if visitor.caller.may(Action::ExportMessages) && error.is_none() {
             p { a href={"/messages.csv?" (filter)} download { "Download CSV" } span.hint { " — every message of this filter" } }
         }
         @if rows.is_empty() && error.is_none() {
@@ -229,7 +226,7 @@ pub async fn detail_page(
     visitor: Visitor,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    visitor.require(GET_MESSAGE_HISTORY)?;
+    visitor.require(Action::ReadMessages)?;
     let app = &console.app;
     let m = service::get(app, &visitor.caller, &id).await?;
     let history = service::history(app, &visitor.caller, &id).await?;
@@ -294,7 +291,7 @@ pub async fn csv(
     visitor: Visitor,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    visitor.require(EXPORT_MESSAGES)?;
+    visitor.require(Action::ExportMessages)?;
     let form = MessageFilterForm::read(&Pairs::parse(query.as_deref().unwrap_or("")));
     let draft = form
         .draft()

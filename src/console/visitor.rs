@@ -12,7 +12,7 @@ use maud::html;
 
 use super::form::Pairs;
 use super::{Console, PageError, html, layout};
-use crate::domain::access::{Caller, Role, caller_for_hash, identify, token_hash};
+use crate::domain::access::{Action, Caller, Role, caller_for_hash, identify, token_hash};
 use crate::domain::session::{DEFAULT_RETURN_PATH, SESSION_LIFETIME, Session, safe_return_path};
 
 pub const COOKIE: &str = "sentlog_session";
@@ -29,9 +29,9 @@ pub struct Visitor {
 }
 
 impl Visitor {
-    /// Refuses a page whose gRPC twin this caller's role may not call.
-    pub fn require(&self, rpc: &str) -> Result<(), PageError> {
-        match self.caller.may_call(rpc) {
+    /// Refuses a page or form whose action this caller's role may not do.
+    pub fn require(&self, action: Action) -> Result<(), PageError> {
+        match self.caller.may(action) {
             true => Ok(()),
             false => Err(PageError::Forbidden(format!(
                 "your token's role ({}) may not do this",

@@ -48,48 +48,47 @@ impl Role {
     }
 }
 
-/// The role each RPC needs: the one table of the access rules. Every RPC of the
-/// protos must have a row (a test reads the descriptor set and checks), so a new RPC
-/// cannot ship without deciding who may call it. Several roles: any of them.
-pub const RPC_ROLES: &[(&str, &[Role])] = &[
-    ("/sentlog.v1.MessageService/RecordMessages", &[Role::Ingest]),
-    ("/sentlog.v1.MessageService/UpdateStatuses", &[Role::Ingest]),
-    ("/sentlog.v1.MessageService/GetMessage", &[Role::Agent]),
-    ("/sentlog.v1.MessageService/ListMessages", &[Role::Agent]),
-    ("/sentlog.v1.MessageService/CountMessages", &[Role::Agent]),
-    (
-        "/sentlog.v1.MessageService/GetMessageHistory",
-        &[Role::Agent],
-    ),
-    ("/sentlog.v1.MessageService/ExportMessages", &[Role::Agent]),
-    ("/sentlog.v1.MessageService/WatchMessages", &[Role::Agent]),
-    (
-        "/sentlog.v1.MessageService/GetCampaignStats",
-        &[Role::Agent],
-    ),
-    ("/sentlog.v1.GuestService/UpsertGuests", &[Role::Ingest]),
-    ("/sentlog.v1.GuestService/GetGuest", &[Role::Agent]),
-    ("/sentlog.v1.GuestService/EraseGuestData", &[Role::Admin]),
-    (
-        "/sentlog.v1.ReconciliationService/RunReconciliation",
-        &[Role::Csm],
-    ),
-    ("/sentlog.v1.ReconciliationService/ListRuns", &[Role::Csm]),
-    ("/sentlog.v1.ReconciliationService/ListFlags", &[Role::Csm]),
-    ("/sentlog.v1.ReconciliationService/GetFlag", &[Role::Csm]),
-    ("/sentlog.v1.ReconciliationService/UpdateFlag", &[Role::Csm]),
-    (
-        "/sentlog.v1.ReconciliationService/CheckRecipients",
-        &[Role::Ingest, Role::Csm],
-    ),
-];
+/// What a caller may ask for, whichever front end carries it (an RPC, a console
+/// page or form). `grpc::auth` maps each RPC to one; the console asks for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    RecordMessages,
+    UpdateStatuses,
+    /// Messages, their counts and histories, campaign funnels.
+    ReadMessages,
+    ExportMessages,
+    WatchMessages,
+    UpsertGuests,
+    ReadGuests,
+    EraseGuestData,
+    RunReconciliation,
+    ListRuns,
+    /// The flag queue and one flag.
+    ReadFlags,
+    UpdateFlag,
+    CheckRecipients,
+}
 
-/// The roles that may call `method` (a gRPC path), or None for a method with no rule.
-pub fn roles_for(method: &str) -> Option<&'static [Role]> {
-    RPC_ROLES
-        .iter()
-        .find(|(m, _)| *m == method)
-        .map(|(_, roles)| *roles)
+impl Action {
+    /// The roles that may do it: the one table of the access rules (several roles:
+    /// any of them; `admin` may do everything, `csm` everything `agent` may).
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Action::RecordMessages | Action::UpdateStatuses | Action::UpsertGuests => {
+                &[Role::Ingest]
+            }
+            Action::ReadMessages
+            | Action::ExportMessages
+            | Action::WatchMessages
+            | Action::ReadGuests => &[Role::Agent],
+            Action::RunReconciliation
+            | Action::ListRuns
+            | Action::ReadFlags
+            | Action::UpdateFlag => &[Role::Csm],
+            Action::CheckRecipients => &[Role::Ingest, Role::Csm],
+            Action::EraseGuestData => &[Role::Admin],
+        }
+    }
 }
 
 /// The identity every handler receives (put in request extensions by the server).
@@ -124,9 +123,9 @@ impl Caller {
         }
     }
 
-    /// May this caller call `method`? None when the method has no rule (refused).
-    pub fn may_call(&self, method: &str) -> bool {
-        roles_for(method).is_some_and(|roles| roles.iter().any(|r| self.role.satisfies(*r)))
+    /// May this caller do `action`?
+    pub fn may(&self, action: Action) -> bool {
+        action.roles().iter().any(|r| self.role.satisfies(*r))
     }
 
     /// A batch item for `hotel_id` from this caller: refused, naming the field, when
@@ -203,21 +202,21 @@ mod tests {
             role,
             hotels: HotelScope::All,
         };
-        let record = "/sentlog.v1.MessageService/RecordMessages";
-        let list = "/sentlog.v1.MessageService/ListMessages";
-        let flags = "/sentlog.v1.ReconciliationService/ListFlags";
-        let check = "/sentlog.v1.ReconciliationService/CheckRecipients";
-        let erase = "/sentlog.v1.GuestService/EraseGuestData";
-        assert!(caller(Role::Ingest).may_call(record));
-        assert!(!caller(Role::Ingest).may_call(list));
-        assert!(caller(Role::Ingest).may_call(check));
-        assert!(caller(Role::Agent).may_call(list));
-        assert!(!caller(Role::Agent).may_call(flags));
-        assert!(!caller(Role::Agent).may_call(record));
-        assert!(caller(Role::Csm).may_call(list) && caller(Role::Csm).may_call(flags));
-        assert!(caller(Role::Csm).may_call(check) && !caller(Role::Csm).may_call(erase));
-        assert!(caller(Role::Admin).may_call(erase) && caller(Role::Admin).may_call(record));
-        assert!(!caller(Role::Admin).may_call("/sentlog.v1.MessageService/Unknown"));
+        let (record, list, flags) = (
+            Action::RecordMessages,
+            Action::ReadMessages,
+            Action::ReadFlags,
+        );
+        let (check, erase) = (Action::CheckRecipients, Action::EraseGuestData);
+        assert!(caller(Role::Ingest).may(record));
+        assert!(!caller(Role::Ingest).may(list));
+        assert!(caller(Role::Ingest).may(check));
+        assert!(caller(Role::Agent).may(list));
+        assert!(!caller(Role::Agent).may(flags));
+        assert!(!caller(Role::Agent).may(record));
+        assert!(caller(Role::Csm).may(list) && caller(Role::Csm).may(flags));
+        assert!(caller(Role::Csm).may(check) && !caller(Role::Csm).may(erase));
+        assert!(caller(Role::Admin).may(erase) && caller(Role::Admin).may(record));
         assert_eq!(Role::parse(" CSM"), Some(Role::Csm));
     }
 

@@ -156,7 +156,7 @@ async fn every_rpc_checks_token_and_role(db: TestDb) {
         ("UpdateFlag", &["csm"]),
         ("CheckRecipients", &["ingest", "csm"]),
     ];
-    assert_eq!(table.len(), sentlog::domain::access::RPC_ROLES.len());
+    assert_eq!(table.len(), sentlog::grpc::auth::RPC_ACTIONS.len());
     for (rpc, allowed) in table {
         assert_eq!(
             call(&server.channel, None, rpc).await,

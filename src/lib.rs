@@ -4,7 +4,6 @@ pub mod config;
 pub mod console;
 pub mod demo;
 pub mod domain;
-pub mod export_csv;
 pub mod grpc;
 pub mod pms;
 pub mod reconcile;

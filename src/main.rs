@@ -189,7 +189,7 @@ async fn export(args: &ExportArgs) -> anyhow::Result<()> {
         Some(path) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))?;
-            sentlog::export_csv::export(
+            sentlog::grpc::client::export(
                 &args.server,
                 token,
                 filter,
@@ -199,7 +199,7 @@ async fn export(args: &ExportArgs) -> anyhow::Result<()> {
             .await?
         }
         None => {
-            sentlog::export_csv::export(
+            sentlog::grpc::client::export(
                 &args.server,
                 token,
                 filter,

@@ -306,12 +306,12 @@ pub async fn csv(
                     m.recipient_phone =
                         m.recipient_phone.as_deref().map(crate::domain::phone::mask);
                 }
-                csv_line(&crate::export_csv::record(&m.into()))
+                csv_line(&crate::service::csv::record(&m))
             })
             .map_err(|e| std::io::Error::other(PageError::from(e).message()))
         },
     );
-    let header = tokio_stream::once(Ok(csv_line(&crate::export_csv::HEADER)));
+    let header = tokio_stream::once(Ok(csv_line(&crate::service::csv::HEADER)));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

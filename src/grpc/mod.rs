@@ -2,6 +2,7 @@
 //! goes), calls the store, converts back, and maps errors. No SQL, no rules.
 pub mod auth;
 pub mod caller;
+pub mod client;
 pub mod convert;
 pub mod errors;
 pub mod guests;

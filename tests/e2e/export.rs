@@ -55,13 +55,13 @@ async fn export_equals_the_paged_list_and_csv_parses_back(db: TestDb) {
     // CSV through the same client code as `sentlog export`.
     let mut buffer = Vec::new();
     let url = format!("http://{}", server.server.as_ref().unwrap().addr);
-    let rows = sentlog::export_csv::export(&url, None, Default::default(), &mut buffer, false)
+    let rows = sentlog::grpc::client::export(&url, None, Default::default(), &mut buffer, false)
         .await
         .unwrap();
     assert_eq!(rows, 20_001);
     let mut reader = csv::Reader::from_reader(buffer.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header, sentlog::export_csv::HEADER);
+    assert_eq!(header, sentlog::service::csv::HEADER);
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(records.len(), 20_001);
     let tricky = records.iter().find(|r| &r[2] == "tricky").unwrap();

@@ -4,7 +4,7 @@ use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::Counts;
 use crate::domain::filter::FilterDraft;
 use crate::domain::message::Recorded;
-use crate::domain::message::{Channel, Message, MessageDraft, MessageStatus};
+use crate::domain::message::{Channel, Message, MessageDraft, MessageStatus, optional_date};
 use crate::proto;
 use crate::service::ItemResult;
 
@@ -185,6 +185,90 @@ impl From<Message> for proto::Message {
             read_at: opt_to_proto(m.read_at),
             failed_at: opt_to_proto(m.failed_at),
         }
+    }
+}
+
+/// A message as a server sent it (`sentlog export` reads them back): every field
+/// destructured, so a new one breaks the build until it is decided here.
+impl TryFrom<proto::Message> for Message {
+    type Error = FieldError;
+
+    fn try_from(m: proto::Message) -> Result<Self, FieldError> {
+        let proto::Message {
+            id,
+            hotel_id,
+            external_id,
+            phone_region,
+            campaign_id,
+            campaign_name,
+            channel: channel_code,
+            recipient_phone,
+            phone_valid,
+            recipient_email,
+            guest_name,
+            pms_guest_id,
+            pms_reservation_id,
+            check_in_date,
+            check_out_date,
+            status: status_code,
+            scheduled_at,
+            provider,
+            provider_message_id,
+            template_name,
+            error_code,
+            error_message,
+            error_category,
+            created_at,
+            updated_at,
+            status_changed_at,
+            sent_at,
+            delivered_at,
+            read_at,
+            failed_at,
+        } = m;
+        let text = |t: String| (!t.is_empty()).then_some(t);
+        let instant = |field: &str, t| {
+            from_proto(field, t)?.ok_or_else(|| FieldError::new(field, "is missing"))
+        };
+        Ok(Message {
+            id,
+            hotel_id,
+            external_id,
+            phone_region: text(phone_region),
+            campaign_id: text(campaign_id),
+            campaign_name: text(campaign_name),
+            channel: channel("channel", channel_code)?
+                .ok_or_else(|| FieldError::new("channel", "is missing"))?,
+            recipient_phone: text(recipient_phone),
+            phone_valid,
+            recipient_email: text(recipient_email),
+            guest_name: text(guest_name),
+            pms_guest_id: text(pms_guest_id),
+            pms_reservation_id: text(pms_reservation_id),
+            check_in_date: optional_date("check_in_date", &check_in_date)?,
+            check_out_date: optional_date("check_out_date", &check_out_date)?,
+            status: status("status", status_code)?
+                .ok_or_else(|| FieldError::new("status", "is missing"))?,
+            scheduled_at: from_proto("scheduled_at", scheduled_at)?,
+            provider: text(provider),
+            provider_message_id: text(provider_message_id),
+            template_name: text(template_name),
+            error_code: text(error_code),
+            error_message: text(error_message),
+            error_category: ErrorCategory::from_code(error_category).ok_or_else(|| {
+                FieldError::new(
+                    "error_category",
+                    format!("{error_category} is not a category"),
+                )
+            })?,
+            created_at: instant("created_at", created_at)?,
+            updated_at: instant("updated_at", updated_at)?,
+            status_changed_at: instant("status_changed_at", status_changed_at)?,
+            sent_at: from_proto("sent_at", sent_at)?,
+            delivered_at: from_proto("delivered_at", delivered_at)?,
+            read_at: from_proto("read_at", read_at)?,
+            failed_at: from_proto("failed_at", failed_at)?,
+        })
     }
 }
 

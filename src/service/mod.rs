@@ -123,3 +123,6 @@ impl From<ReconcileError> for ServiceError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

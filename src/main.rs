@@ -343,7 +343,7 @@ fn main() -> anyhow::Result<()> {
                     run.messages_skipped,
                     run.errors
                 );
-                for line in &run.error_details {
+                for line in &run.error_lines() {
                     println!("  error: {line}");
                 }
                 Ok::<_, anyhow::Error>(())

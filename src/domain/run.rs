@@ -59,7 +59,7 @@ pub struct ReconciliationRun {
     pub flags_raised: i64,
     pub messages_skipped: i64,
     pub errors: i64,
-    /// One line per error: hotel and cause, never personal data.
+    /// Errors of the pass itself (not of one hotel), one line each, never personal data.
     pub error_details: Vec<String>,
     /// What the pass did in each hotel it touched (a hotel it was asked for, or one
     /// with a candidate message); the totals above are their sums.
@@ -69,21 +69,25 @@ pub struct ReconciliationRun {
 }
 
 /// One hotel's share of a pass.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HotelCounts {
     pub messages_checked: i64,
     pub flags_raised: i64,
     pub messages_skipped: i64,
     pub errors: i64,
+    /// What went wrong in this hotel (a PMS that did not answer), one line each.
+    pub error_details: Vec<String>,
 }
 
-/// The prefix of an error line about one hotel: `hotel ID: cause`.
-pub fn hotel_error_line(hotel_id: &str, cause: &str) -> String {
-    format!("hotel {hotel_id}: {cause}")
-}
-
-fn hotel_of_error_line(line: &str) -> Option<&str> {
-    line.strip_prefix("hotel ")?.split_once(':').map(|(h, _)| h)
+impl HotelCounts {
+    /// One error in this hotel, with its cause.
+    pub fn error(cause: impl Into<String>) -> Self {
+        HotelCounts {
+            errors: 1,
+            error_details: vec![cause.into()],
+            ..HotelCounts::default()
+        }
+    }
 }
 
 impl ReconciliationRun {
@@ -108,6 +112,16 @@ impl ReconciliationRun {
         }
     }
 
+    /// Every error line: the pass's own, then each hotel's as `hotel ID: cause`.
+    pub fn error_lines(&self) -> Vec<String> {
+        let hotels = self.per_hotel.iter().flat_map(|(hotel, c)| {
+            c.error_details
+                .iter()
+                .map(move |cause| format!("hotel {hotel}: {cause}"))
+        });
+        self.error_details.iter().cloned().chain(hotels).collect()
+    }
+
     /// Adds to one hotel's counts and to the totals.
     pub fn count(&mut self, hotel_id: &str, add: HotelCounts) {
         let h = self.per_hotel.entry(hotel_id.to_string()).or_default();
@@ -115,6 +129,7 @@ impl ReconciliationRun {
         h.flags_raised += add.flags_raised;
         h.messages_skipped += add.messages_skipped;
         h.errors += add.errors;
+        h.error_details.extend(add.error_details);
         self.messages_checked += add.messages_checked;
         self.flags_raised += add.flags_raised;
         self.messages_skipped += add.messages_skipped;
@@ -122,8 +137,8 @@ impl ReconciliationRun {
     }
 
     /// The run as a caller of `scope` may see it: a caller who serves every hotel sees
-    /// it whole; any other sees only the hotels it serves (their counts, their error
-    /// lines, their ids), and nothing at all of a run that touched none of them.
+    /// it whole; any other sees only the hotels it serves (their counts, their errors,
+    /// their ids), and nothing at all of a run that touched none of them.
     pub fn as_seen_by(mut self, scope: &HotelScope) -> Option<ReconciliationRun> {
         let HotelScope::Only(mine) = scope else {
             return Some(self);
@@ -133,8 +148,6 @@ impl ReconciliationRun {
             return None;
         }
         self.hotel_ids = self.per_hotel.keys().cloned().collect();
-        self.error_details
-            .retain(|line| hotel_of_error_line(line).is_none_or(|h| mine.contains(h)));
         let sum = |f: fn(&HotelCounts) -> i64| self.per_hotel.values().map(f).sum::<i64>();
         self.messages_checked = sum(|c| c.messages_checked);
         self.flags_raised = sum(|c| c.flags_raised);
@@ -152,10 +165,9 @@ mod tests {
     fn run_over(counts: &[(&str, HotelCounts)]) -> ReconciliationRun {
         let mut run = ReconciliationRun::start(Trigger::Schedule, Vec::new(), Utc::now());
         for (hotel, c) in counts {
-            run.count(hotel, *c);
+            run.count(hotel, c.clone());
             if c.errors > 0 {
-                run.error_details
-                    .push(hotel_error_line(hotel, "PMS timed out"));
+                run.count(hotel, HotelCounts::error("PMS timed out"));
             }
         }
         run.error_details
@@ -172,19 +184,28 @@ mod tests {
         let c = |n| HotelCounts {
             messages_checked: n,
             flags_raised: 1,
-            messages_skipped: 0,
-            errors: 1,
+            ..HotelCounts::default()
         };
-        let run = run_over(&[("paris", c(10)), ("london", c(5))]);
+        let mut run = run_over(&[("paris", c(10)), ("london", c(5))]);
+        for hotel in ["paris", "london"] {
+            run.count(
+                hotel,
+                HotelCounts::error(format!("PMS of {hotel} timed out")),
+            );
+        }
         assert_eq!(run.messages_checked, 15);
         let seen = run.clone().as_seen_by(&only(&["london"])).unwrap();
         assert_eq!(seen.messages_checked, 5);
         assert_eq!(seen.flags_raised, 1);
         assert_eq!(seen.errors, 1);
         assert_eq!(seen.hotel_ids, vec!["london".to_string()]);
-        assert!(seen.error_details.iter().all(|l| !l.contains("paris")));
+        assert!(seen.error_lines().iter().all(|l| !l.contains("paris")));
         assert!(
-            seen.error_details
+            seen.error_lines()
+                .contains(&"hotel london: PMS of london timed out".into())
+        );
+        assert!(
+            seen.error_lines()
                 .iter()
                 .any(|l| l.starts_with("pass stopped"))
         );
@@ -201,7 +222,7 @@ mod tests {
             let names = ["a", "b", "c", "d"];
             let counts: Vec<(&str, HotelCounts)> = counts
                 .into_iter()
-                .map(|(h, m, f, s, e)| (names[h], HotelCounts { messages_checked: m, flags_raised: f, messages_skipped: s, errors: e }))
+                .map(|(h, m, f, s, e)| (names[h], HotelCounts { messages_checked: m, flags_raised: f, messages_skipped: s, errors: e, error_details: Vec::new() }))
                 .collect();
             let run = run_over(&counts);
             let scope = HotelScope::Only(mine.iter().map(|i| names[*i].to_string()).collect());
@@ -213,8 +234,10 @@ mod tests {
                     prop_assert_eq!(seen.messages_checked, expected);
                     prop_assert!(seen.hotel_ids.iter().all(|h| set.contains(h)));
                     prop_assert!(seen.per_hotel.keys().all(|h| set.contains(h)));
-                    for line in &seen.error_details {
-                        prop_assert!(hotel_of_error_line(line).is_none_or(|h| set.contains(h)));
+                    let others: Vec<&str> = names.iter().copied().filter(|h| !set.contains(*h)).collect();
+                    for line in seen.error_lines() {
+                        let foreign = others.iter().any(|h| line.starts_with(&format!("hotel {h}:")));
+                        prop_assert!(!foreign, "{}", line);
                     }
                 }
             }

@@ -23,13 +23,6 @@ pub fn out_of_scope(e: OutOfScope) -> Status {
     ))
 }
 
-/// A batch longer than the contract allows.
-pub fn batch_too_large(field: &str, len: usize, max: usize) -> Status {
-    Status::resource_exhausted(format!(
-        "{field}: {len} items; the limit is {max} a call, split the batch"
-    ))
-}
-
 impl From<ServiceError> for Status {
     fn from(e: ServiceError) -> Status {
         match e {

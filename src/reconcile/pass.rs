@@ -11,7 +11,7 @@ use crate::domain::email;
 use crate::domain::flag::{Flag, FlagState};
 use crate::domain::message::MessageStatus;
 use crate::domain::phone::RegionMap;
-use crate::domain::run::{HotelCounts, ReconciliationRun, RunState, Trigger, hotel_error_line};
+use crate::domain::run::{HotelCounts, ReconciliationRun, RunState, Trigger};
 use crate::pms::{Directories, DirectoryGuest, GuestKey};
 use crate::store::reconcile::{self as store, Candidate};
 use crate::store::{Store, StoreError, runs};
@@ -212,13 +212,7 @@ impl Reconciler {
                     Err(e) => {
                         // Not marked checked: the next pass tries this hotel again.
                         tracing::warn!(hotel_id = %hotel, error = %e, "PMS lookup failed");
-                        let one_error = HotelCounts {
-                            errors: 1,
-                            ..HotelCounts::default()
-                        };
-                        run.count(&hotel, one_error);
-                        run.error_details
-                            .push(hotel_error_line(&hotel, &e.to_string()));
+                        run.count(&hotel, HotelCounts::error(e.to_string()));
                         failed_hotels.insert(hotel);
                     }
                 }

@@ -2,7 +2,7 @@
 //! transaction that records a message or changes a status sends `pg_notify` carrying
 //! ids only (never personal data), delivered to every listening instance on commit.
 //! SQLite has one process: its changes are fanned out in memory by the caller.
-pub use crate::domain::message::ChangedMessage;
+use crate::domain::message::ChangedMessage;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 

@@ -2,7 +2,7 @@
 //! hotel in one transaction. Messages stay (as anonymous rows), so counts per campaign
 //! and status are unchanged; PMS records of the guest are deleted; flags on the guest
 //! lose every personal field. The erasure itself is recorded without the erased data.
-pub use crate::domain::guest::{Erased, GuestIdentity};
+use crate::domain::guest::{Erased, GuestIdentity};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 

@@ -1,6 +1,6 @@
 //! Messages: recording, reading, listing and counting.
-pub use crate::domain::filter::Counts;
-pub use crate::domain::message::Recorded;
+use crate::domain::filter::Counts;
+use crate::domain::message::Recorded;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -8,7 +8,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
-use super::changes::{ChangedMessage, NotifyChanges};
+use super::changes::NotifyChanges;
 use super::connection::{from_db, to_db};
 use super::schema::{campaigns, messages};
 use super::status_events::{HistoryRow, insert_history};
@@ -17,6 +17,7 @@ use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::day_split;
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
+use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
 use crate::domain::page::{Cursor, truncate_micros};
 use crate::domain::status::{StatusReport, StatusState};

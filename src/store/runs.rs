@@ -36,6 +36,7 @@ struct RunHotelRow {
     flags_raised: i64,
     messages_skipped: i64,
     errors: i64,
+    error_details: String,
 }
 
 impl From<&ReconciliationRun> for RunRow {
@@ -58,16 +59,10 @@ impl From<&ReconciliationRun> for RunRow {
 
 impl From<RunRow> for ReconciliationRun {
     fn from(r: RunRow) -> Self {
-        let split = |s: &str, sep: char| -> Vec<String> {
-            s.split(sep)
-                .filter(|x| !x.is_empty())
-                .map(String::from)
-                .collect()
-        };
         ReconciliationRun {
             state: RunState::from_name(&r.state).unwrap_or(RunState::Failed),
             hotel_ids: split(&r.hotel_ids, ','),
-            error_details: split(&r.error_details, '\n'),
+            error_details: lines(&r.error_details),
             started_at: from_db(r.started_at),
             finished_at: r.finished_at.map(from_db),
             id: r.id,
@@ -80,6 +75,18 @@ impl From<RunRow> for ReconciliationRun {
             raised_by_reason: Default::default(),
         }
     }
+}
+
+fn split(s: &str, sep: char) -> Vec<String> {
+    s.split(sep)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Error lines as stored: one per line.
+fn lines(s: &str) -> Vec<String> {
+    split(s, '\n')
 }
 
 /// Writes a run's record (insert, or update of a run already written) and its
@@ -96,6 +103,7 @@ pub fn save(conn: &mut DbConn, run: &ReconciliationRun) -> Result<(), StoreError
             flags_raised: c.flags_raised,
             messages_skipped: c.messages_skipped,
             errors: c.errors,
+            error_details: c.error_details.join("\n"),
         })
         .collect();
     with_conn!(conn, c => c.write_transaction::<_, StoreError, _>(|c| {
@@ -167,6 +175,7 @@ pub fn list(
                     flags_raised: h.flags_raised,
                     messages_skipped: h.messages_skipped,
                     errors: h.errors,
+                    error_details: lines(&h.error_details),
                 },
             );
         }

@@ -113,6 +113,7 @@ diesel::table! {
         flags_raised -> BigInt,
         messages_skipped -> BigInt,
         errors -> BigInt,
+        error_details -> Text,
     }
 }
 

@@ -6,18 +6,19 @@
 //! (1 per 1000 messages). On PostgreSQL the messages are locked in id order, so two
 //! batches touching the same messages queue instead of deadlocking; SQLite has one
 //! writer at a time.
-pub use crate::domain::status_event::{EventResult, HistoryEvent};
+use crate::domain::status_event::{EventResult, HistoryEvent};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
-use super::changes::{ChangedMessage, NotifyChanges};
+use super::changes::NotifyChanges;
 use super::connection::{from_db, to_db};
 use super::schema::{messages, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
+use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, MessageStatus};
 use crate::domain::status::{StatusReport, StatusState};
 use crate::domain::status_event::{self, Current, EventOutcome, StatusEvent, Target};

@@ -7,6 +7,8 @@ CREATE TABLE reconciliation_run_hotels (
     flags_raised BIGINT NOT NULL DEFAULT 0,
     messages_skipped BIGINT NOT NULL DEFAULT 0,
     errors BIGINT NOT NULL DEFAULT 0,
+    -- What went wrong in this hotel, one line each (a PMS that did not answer).
+    error_details TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, hotel_id)
 );
 CREATE INDEX reconciliation_run_hotels_hotel ON reconciliation_run_hotels (hotel_id, run_id);

@@ -81,6 +81,7 @@ impl From<Flag> for proto::Flag {
 
 impl From<ReconciliationRun> for proto::ReconciliationRun {
     fn from(r: ReconciliationRun) -> Self {
+        let error_details = r.error_lines();
         proto::ReconciliationRun {
             id: r.id,
             started_at: Some(to_proto(r.started_at)),
@@ -92,7 +93,7 @@ impl From<ReconciliationRun> for proto::ReconciliationRun {
             errors: r.errors,
             state: r.state.name().to_string(),
             hotel_ids: r.hotel_ids,
-            error_details: r.error_details,
+            error_details,
         }
     }
 }

@@ -16,8 +16,6 @@ use crate::pms::{Directories, DirectoryGuest, GuestKey};
 use crate::store::reconcile::{self as store, Candidate};
 use crate::store::{Store, StoreError, runs};
 
-pub const DEFAULT_CHUNK: usize = 500;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     /// Another pass holds the lock (in this process, or another instance).
@@ -59,7 +57,7 @@ impl Reconciler {
             regions,
             directories,
             statuses,
-            chunk_size: DEFAULT_CHUNK,
+            chunk_size: crate::config::DEFAULT_CHUNK,
             running: tokio::sync::Mutex::new(()),
         }
     }

@@ -1,14 +1,36 @@
 //! Settings: an optional TOML file, then `SENTLOG_*` environment variables, then
 //! command-line flags; validated once at start-up with errors naming the setting.
+//! Each concern owns its settings, defaults and checks: `access` (tokens, TLS),
+//! `reconcile` (the worker and PMS connections), `retention` (the purge), `env` (the
+//! environment); the server's own (addresses, database, regions, limits) are here.
+//!
+//! Environment variables (each overrides its setting):
+//! `SENTLOG_LISTEN`, `DATABASE_URL` (or `SENTLOG_DATABASE_URL`), `SENTLOG_DEFAULT_REGION`,
+//! `SENTLOG_HOTEL_REGIONS` (`h1=GB,h2=ES`), `SENTLOG_POOL_SIZE`,
+//! `SENTLOG_STATEMENT_TIMEOUT_MS`, `SENTLOG_PAGE_TOKEN_SECRET`,
+//! `SENTLOG_REQUEST_TIMEOUT_MS`, `SENTLOG_MAX_CONCURRENT_CALLS`,
+//! `SENTLOG_MAX_OPEN_STREAMS`, `SENTLOG_MAX_OPEN_STREAMS_PER_TOKEN`, `SENTLOG_TLS_CERT`,
+//! `SENTLOG_TLS_KEY`, `SENTLOG_TLS_CLIENT_CA`, `SENTLOG_CONSOLE_LISTEN`,
+//! `SENTLOG_METRICS_LISTEN`, `SENTLOG_RETENTION_DAYS`, `SENTLOG_RECONCILE_SCHEDULE`,
+//! `SENTLOG_TOKENS` (`NAME:ROLE:HOTEL,HOTEL:SHA256;...`); and `SENTLOG_CONFIG`, the file.
+mod access;
+mod env;
+mod reconcile;
+mod retention;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::domain::access::{self, HotelScope, Role, TokenEntry};
+use crate::domain::access::TokenEntry;
 use crate::domain::message::MessageStatus;
 use crate::domain::phone::{self, RegionMap};
+
+pub use access::{TlsSettings, TokenSettings};
+pub use reconcile::{DEFAULT_CHUNK, DEFAULT_RECONCILE_CRON, PmsSettings, ReconcileSettings};
+pub use retention::{DEFAULT_RETENTION_CRON, RetentionSettings};
 
 /// Every setting, with the defaults that let `sentlog serve` run with no file at all.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -55,76 +77,6 @@ pub struct Settings {
     pub console_listen: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetentionSettings {
-    /// Keep messages (and closed flags) this many days; None: keep everything.
-    pub days: Option<u32>,
-    /// 6-field cron of the purge (default daily at 03:30 UTC).
-    pub schedule: String,
-}
-
-impl Default for RetentionSettings {
-    fn default() -> Self {
-        RetentionSettings {
-            days: None,
-            schedule: DEFAULT_RETENTION_CRON.into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSettings {
-    /// Certificate chain (PEM).
-    pub cert: std::path::PathBuf,
-    /// Private key (PEM).
-    pub key: std::path::PathBuf,
-    /// CA (PEM) that client certificates must chain to: mutual TLS when set.
-    pub client_ca: Option<std::path::PathBuf>,
-}
-
-/// One access token, as `sentlog token new` prints it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TokenSettings {
-    pub name: String,
-    /// ingest, agent, csm or admin.
-    pub role: String,
-    /// Hotel ids this token serves, or ["*"] for every hotel.
-    pub hotels: Vec<String>,
-    /// Hex SHA-256 of the token.
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReconcileSettings {
-    /// 6-field cron (seconds first, UTC), or "off".
-    pub schedule: String,
-    /// Current statuses that make a message a candidate.
-    pub statuses: Vec<String>,
-    /// Messages per chunk (one PMS call per hotel per chunk).
-    pub chunk_size: usize,
-}
-
-impl Default for ReconcileSettings {
-    fn default() -> Self {
-        ReconcileSettings {
-            schedule: DEFAULT_RECONCILE_CRON.into(),
-            statuses: vec!["UNDELIVERED".into(), "FAILED".into()],
-            chunk_size: crate::reconcile::pass::DEFAULT_CHUNK,
-        }
-    }
-}
-
-/// A hotel's PMS vendor connection.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(tag = "vendor", rename_all = "lowercase")]
-pub enum PmsSettings {
-    Mews(crate::pms::mews::MewsSettings),
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -162,11 +114,6 @@ pub enum ConfigError {
     #[error("setting {setting}: {message}")]
     Invalid { setting: String, message: String },
 }
-
-/// Reconciliation passes: every 10 minutes.
-pub const DEFAULT_RECONCILE_CRON: &str = "0 */10 * * * *";
-/// The retention purge: daily at 03:30 UTC.
-pub const DEFAULT_RETENTION_CRON: &str = "0 30 3 * * *";
 
 /// Checks a cron expression the way the scheduler will read it (six fields, seconds
 /// first, UTC).
@@ -227,118 +174,6 @@ impl Settings {
         })
     }
 
-    /// Environment overrides: `SENTLOG_<SETTING>`, and `DATABASE_URL`.
-    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        if let Some(v) = var("SENTLOG_LISTEN") {
-            self.listen = v;
-        }
-        if let Some(v) = var("DATABASE_URL").or_else(|| var("SENTLOG_DATABASE_URL")) {
-            self.database_url = v;
-        }
-        if let Some(v) = var("SENTLOG_DEFAULT_REGION") {
-            self.default_region = v;
-        }
-        if let Some(v) = var("SENTLOG_HOTEL_REGIONS") {
-            for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let (hotel, region) = pair.split_once('=').ok_or_else(|| {
-                    invalid(
-                        "SENTLOG_HOTEL_REGIONS",
-                        format!("{pair:?} is not HOTEL=REGION"),
-                    )
-                })?;
-                self.hotel_regions
-                    .insert(hotel.trim().to_string(), region.trim().to_string());
-            }
-        }
-        if let Some(v) = var("SENTLOG_POOL_SIZE") {
-            self.pool_size = v
-                .parse()
-                .map_err(|_| invalid("SENTLOG_POOL_SIZE", format!("{v:?} is not a number")))?;
-        }
-        if let Some(v) = var("SENTLOG_STATEMENT_TIMEOUT_MS") {
-            self.statement_timeout_ms = v.parse().map_err(|_| {
-                invalid(
-                    "SENTLOG_STATEMENT_TIMEOUT_MS",
-                    format!("{v:?} is not a number"),
-                )
-            })?;
-        }
-        if let Some(v) = var("SENTLOG_PAGE_TOKEN_SECRET") {
-            self.page_token_secret = Some(v);
-        }
-        if let Some(v) = var("SENTLOG_REQUEST_TIMEOUT_MS") {
-            self.request_timeout_ms = v.parse().map_err(|_| {
-                invalid(
-                    "SENTLOG_REQUEST_TIMEOUT_MS",
-                    format!("{v:?} is not a number"),
-                )
-            })?;
-        }
-        if let Some(v) = var("SENTLOG_MAX_CONCURRENT_CALLS") {
-            self.max_concurrent_calls = v.parse().map_err(|_| {
-                invalid(
-                    "SENTLOG_MAX_CONCURRENT_CALLS",
-                    format!("{v:?} is not a number"),
-                )
-            })?;
-        }
-        for (name, target) in [
-            ("SENTLOG_MAX_OPEN_STREAMS", &mut self.max_open_streams),
-            (
-                "SENTLOG_MAX_OPEN_STREAMS_PER_TOKEN",
-                &mut self.max_open_streams_per_token,
-            ),
-        ] {
-            if let Some(v) = var(name) {
-                *target = v
-                    .parse()
-                    .map_err(|_| invalid(name, format!("{v:?} is not a number")))?;
-            }
-        }
-        if let (Some(cert), Some(key)) = (var("SENTLOG_TLS_CERT"), var("SENTLOG_TLS_KEY")) {
-            self.tls = Some(TlsSettings {
-                cert: cert.into(),
-                key: key.into(),
-                client_ca: var("SENTLOG_TLS_CLIENT_CA").map(Into::into),
-            });
-        }
-        if let Some(v) = var("SENTLOG_CONSOLE_LISTEN") {
-            self.console_listen = v;
-        }
-        if let Some(v) = var("SENTLOG_METRICS_LISTEN") {
-            self.metrics_listen = Some(v);
-        }
-        if let Some(v) = var("SENTLOG_RETENTION_DAYS") {
-            self.retention.days = Some(v.parse().map_err(|_| {
-                invalid(
-                    "SENTLOG_RETENTION_DAYS",
-                    format!("{v:?} is not a number of days"),
-                )
-            })?);
-        }
-        if let Some(v) = var("SENTLOG_RECONCILE_SCHEDULE") {
-            self.reconcile.schedule = v;
-        }
-        if let Some(v) = var("SENTLOG_TOKENS") {
-            for entry in v.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-                let parts: Vec<&str> = entry.split(':').collect();
-                let [name, role, hotels, sha256] = parts[..] else {
-                    return Err(invalid(
-                        "SENTLOG_TOKENS",
-                        "entries are NAME:ROLE:HOTELS:SHA256 (HOTELS comma-separated, or *), separated by ;",
-                    ));
-                };
-                self.tokens.push(TokenSettings {
-                    name: name.trim().into(),
-                    role: role.trim().into(),
-                    hotels: hotels.split(',').map(|h| h.trim().to_string()).collect(),
-                    sha256: sha256.trim().into(),
-                });
-            }
-        }
-        Ok(())
-    }
-
     pub fn validate(self) -> Result<Validated, ConfigError> {
         let listen: SocketAddr = self.listen.parse().map_err(|_| {
             invalid(
@@ -384,49 +219,7 @@ impl Settings {
                 "must be at least 16 characters",
             ));
         }
-        let mut reconcile_statuses = Vec::new();
-        for name in &self.reconcile.statuses {
-            let upper = name.trim().to_ascii_uppercase();
-            let bare = upper.strip_prefix("MESSAGE_STATUS_").unwrap_or(&upper);
-            let status = MessageStatus::ALL
-                .into_iter()
-                .find(|s| s.name() == bare)
-                .ok_or_else(|| {
-                    invalid(
-                        "reconcile.statuses",
-                        format!("{name:?} is not a MessageStatus"),
-                    )
-                })?;
-            reconcile_statuses.push(status);
-        }
-        if reconcile_statuses.is_empty() {
-            return Err(invalid(
-                "reconcile.statuses",
-                "must name at least one status",
-            ));
-        }
-        if !(1..=5000).contains(&self.reconcile.chunk_size) {
-            return Err(invalid(
-                "reconcile.chunk_size",
-                "must be between 1 and 5000",
-            ));
-        }
-        let schedule = self.reconcile.schedule.trim();
-        let reconcile_cron = match schedule {
-            "" | "off" | "none" | "disabled" => None,
-            expr => {
-                check_cron(expr).map_err(|m| invalid("reconcile.schedule", m))?;
-                Some(expr.to_string())
-            }
-        };
-        for (hotel, pms) in &self.pms {
-            match pms {
-                PmsSettings::Mews(m) => {
-                    crate::pms::mews::Mews::new(m.clone())
-                        .map_err(|e| invalid(&format!("pms.{hotel}"), e))?;
-                }
-            }
-        }
+        let (reconcile_statuses, reconcile_cron) = reconcile::validate(&self.reconcile, &self.pms)?;
         if self.request_timeout_ms == 0 {
             return Err(invalid("request_timeout_ms", "must be above 0"));
         }
@@ -447,72 +240,9 @@ impl Settings {
                 return Err(invalid(name, "must be between 1 and 1000000"));
             }
         }
-        if let Some(tls) = &self.tls {
-            for (name, path) in [
-                ("tls.cert", Some(&tls.cert)),
-                ("tls.key", Some(&tls.key)),
-                ("tls.client_ca", tls.client_ca.as_ref()),
-            ] {
-                if let Some(path) = path
-                    && !path.is_file()
-                {
-                    return Err(invalid(
-                        name,
-                        format!("{} is not a readable file", path.display()),
-                    ));
-                }
-            }
-        }
-        if let Some(days) = self.retention.days {
-            if days == 0 {
-                return Err(invalid(
-                    "retention.days",
-                    "must be at least 1 (or unset to keep everything)",
-                ));
-            }
-            check_cron(&self.retention.schedule).map_err(|m| invalid("retention.schedule", m))?;
-        }
-        let mut tokens = Vec::new();
-        for (i, t) in self.tokens.iter().enumerate() {
-            let at = |field: &str| format!("tokens[{i}].{field}");
-            let role = Role::parse(&t.role).ok_or_else(|| {
-                invalid(
-                    &at("role"),
-                    format!("{:?} is not ingest, agent, csm or admin", t.role),
-                )
-            })?;
-            let hotels: Vec<String> = t
-                .hotels
-                .iter()
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty())
-                .collect();
-            let hotels = match hotels.as_slice() {
-                [] => {
-                    return Err(invalid(
-                        &at("hotels"),
-                        "list the hotel ids this token serves, or [\"*\"] for every hotel",
-                    ));
-                }
-                [all] if all == "*" => HotelScope::All,
-                list => HotelScope::Only(list.iter().cloned().collect()),
-            };
-            let sha256 = access::parse_hash(&t.sha256).ok_or_else(|| {
-                invalid(
-                    &at("sha256"),
-                    "must be 64 hex characters (sentlog token new prints it)",
-                )
-            })?;
-            if t.name.trim().is_empty() {
-                return Err(invalid(&at("name"), "is required"));
-            }
-            tokens.push(TokenEntry {
-                name: t.name.trim().to_string(),
-                role,
-                hotels,
-                sha256,
-            });
-        }
+        access::check_tls(self.tls.as_ref())?;
+        retention::validate(&self.retention)?;
+        let tokens = access::tokens(&self.tokens)?;
         if tokens.is_empty() && !listen.ip().is_loopback() {
             return Err(invalid(
                 "listen",
@@ -570,6 +300,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::access::{self, HotelScope};
 
     #[test]
     fn defaults_validate() {

@@ -1,0 +1,97 @@
+//! Who may call: access tokens (`[[tokens]]`; `SENTLOG_TOKENS`) and TLS (`[tls]`;
+//! `SENTLOG_TLS_CERT`, `SENTLOG_TLS_KEY`, `SENTLOG_TLS_CLIENT_CA`).
+use serde::Deserialize;
+
+use super::{ConfigError, invalid};
+use crate::domain::access::{self, HotelScope, Role, TokenEntry};
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Certificate chain (PEM).
+    pub cert: std::path::PathBuf,
+    /// Private key (PEM).
+    pub key: std::path::PathBuf,
+    /// CA (PEM) that client certificates must chain to: mutual TLS when set.
+    pub client_ca: Option<std::path::PathBuf>,
+}
+
+/// One access token, as `sentlog token new` prints it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    pub name: String,
+    /// ingest, agent, csm or admin.
+    pub role: String,
+    /// Hotel ids this token serves, or ["*"] for every hotel.
+    pub hotels: Vec<String>,
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
+}
+
+/// The configured tokens, each checked (role, hotels, hash, name).
+pub(super) fn tokens(settings: &[TokenSettings]) -> Result<Vec<TokenEntry>, ConfigError> {
+    let mut tokens = Vec::new();
+    for (i, t) in settings.iter().enumerate() {
+        let at = |field: &str| format!("tokens[{i}].{field}");
+        let role = Role::parse(&t.role).ok_or_else(|| {
+            invalid(
+                &at("role"),
+                format!("{:?} is not ingest, agent, csm or admin", t.role),
+            )
+        })?;
+        let hotels: Vec<String> = t
+            .hotels
+            .iter()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect();
+        let hotels = match hotels.as_slice() {
+            [] => {
+                return Err(invalid(
+                    &at("hotels"),
+                    "list the hotel ids this token serves, or [\"*\"] for every hotel",
+                ));
+            }
+            [all] if all == "*" => HotelScope::All,
+            list => HotelScope::Only(list.iter().cloned().collect()),
+        };
+        let sha256 = access::parse_hash(&t.sha256).ok_or_else(|| {
+            invalid(
+                &at("sha256"),
+                "must be 64 hex characters (sentlog token new prints it)",
+            )
+        })?;
+        if t.name.trim().is_empty() {
+            return Err(invalid(&at("name"), "is required"));
+        }
+        tokens.push(TokenEntry {
+            name: t.name.trim().to_string(),
+            role,
+            hotels,
+            sha256,
+        });
+    }
+    Ok(tokens)
+}
+
+/// The TLS files exist.
+pub(super) fn check_tls(tls: Option<&TlsSettings>) -> Result<(), ConfigError> {
+    if let Some(tls) = tls {
+        for (name, path) in [
+            ("tls.cert", Some(&tls.cert)),
+            ("tls.key", Some(&tls.key)),
+            ("tls.client_ca", tls.client_ca.as_ref()),
+        ] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                return Err(invalid(
+                    name,
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

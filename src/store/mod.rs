@@ -7,7 +7,6 @@ pub mod explain;
 pub mod flags;
 pub mod guests;
 pub mod messages;
-pub mod raw;
 pub mod recipients;
 pub mod reconcile;
 pub mod retention;

@@ -1,19 +1,19 @@
 //! The benchmark's baseline: the same reads and writes the service does, written as
 //! plain SQL statements and run through the driver with nothing around them, so the
 //! benchmark can say how close the service comes to the database's own limit. Values
-//! are inlined as quoted literals; only `sentlog-bench` calls this module.
+//! are inlined as quoted literals.
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Text};
 
-use super::connection::to_db;
-use super::messages::MessageRow;
-use super::{DbConn, StoreError, WriteTransaction};
-use crate::domain::filter::MessageQuery;
-use crate::domain::message::MessageStatus;
-use crate::domain::status::rank;
-use crate::with_conn;
+use sentlog::domain::filter::MessageQuery;
+use sentlog::domain::message::MessageStatus;
+use sentlog::domain::status::rank;
+use sentlog::store::connection::to_db;
+use sentlog::store::messages::MessageRow;
+use sentlog::store::{DbConn, StoreError, WriteTransaction};
+use sentlog::with_conn;
 
 fn text(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -157,7 +157,7 @@ pub fn apply_events(
     ordered.sort_by(|a, b| a.message_id.cmp(&b.message_id));
     let mut statements = Vec::with_capacity(events.len() * 2);
     for e in ordered {
-        let lower: Vec<String> = crate::domain::message::MessageStatus::ALL
+        let lower: Vec<String> = sentlog::domain::message::MessageStatus::ALL
             .into_iter()
             .filter(|s| rank(*s) < rank(e.status))
             .map(|s| s.code().to_string())

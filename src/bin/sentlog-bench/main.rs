@@ -1,0 +1,141 @@
+//! sentlog-bench: seeds a database the way production fills it, starts the real server
+//! in a child process on loopback, and measures every main path over gRPC beside the
+//! same work done as plain SQL through the driver. Prints one Markdown table (and JSON
+//! with --json). See the README's Performance section.
+mod measure;
+mod raw;
+mod report;
+mod seed;
+mod server;
+mod timing;
+mod watchers;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use sentlog::config::Settings;
+use sentlog::store::messages;
+
+use report::Table;
+use seed::{filters, message_query, seed, seeded_before};
+use server::{ServerProcess, serve};
+use watchers::watchers;
+
+#[derive(Parser)]
+#[command(
+    name = "sentlog-bench",
+    about = "Measure sentlog's main paths against the database's own limit"
+)]
+pub struct Args {
+    /// sqlite://FILE or postgres://... (a fresh database: the run adds its own data).
+    #[arg(long, default_value = "sqlite://sentlog-bench.db")]
+    database_url: String,
+    /// Messages to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: usize,
+    /// Calls per client for each query measure (8 clients).
+    #[arg(long, default_value_t = 50)]
+    calls: usize,
+    /// Measure an already seeded database again instead of seeding.
+    #[arg(long)]
+    reuse: bool,
+    /// Also print the database's plan of each filter's list query.
+    #[arg(long)]
+    explain: bool,
+    /// Write the figures as JSON too.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+    /// Instead of the query measures: open this many WatchMessages streams on a
+    /// fresh database and measure the server's memory with them open.
+    #[arg(long)]
+    watchers: Option<usize>,
+    /// Internal: serve gRPC on this address (the benchmark's server child process).
+    #[arg(long, hide = true)]
+    serve: Option<String>,
+    /// Internal: the server child's open-stream caps (the watcher measure raises them).
+    #[arg(long, hide = true)]
+    stream_cap: Option<usize>,
+}
+
+const CLIENTS: usize = 8;
+/// Longest time one query measure keeps starting calls.
+const QUERY_BUDGET: Duration = Duration::from_secs(10);
+/// Hotels: a few big ones take most of the traffic, many small ones the rest.
+const BIG_HOTELS: usize = 3;
+const HOTELS: usize = 50;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings = Settings {
+        database_url: args.database_url.clone(),
+        console_listen: "off".into(),
+        request_timeout_ms: 3_600_000,
+        ..Settings::default()
+    };
+    if let Some(addr) = &args.serve {
+        let mut settings = settings;
+        if let Some(cap) = args.stream_cap {
+            settings.max_open_streams = cap;
+            settings.max_open_streams_per_token = cap;
+        }
+        return serve(settings, addr);
+    }
+    if let Some(n) = args.watchers {
+        return watchers(&args.database_url, n);
+    }
+    let config = settings.clone().validate()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let store = runtime
+        .block_on(sentlog::app::open_store(&config))
+        .context("opening the database")?;
+    let mut table = Table { rows: Vec::new() };
+    table.add("cores", std::thread::available_parallelism()?.to_string());
+    table.add("backend", store.backend().name());
+
+    let seeded = match args.reuse {
+        true => seeded_before(&store, &mut table)?,
+        false => seed(&store, &config.regions, args.messages, &mut table)?,
+    };
+    store.settle_tallies()?;
+    store.vacuum_after_bulk_load()?;
+    // Measure the database at rest, not the bulk load's checkpoint.
+    store.checkpoint()?;
+    let mut server = ServerProcess::start(&args.database_url)?;
+    let result = runtime.block_on(measure::measure(
+        &store,
+        &config.regions,
+        &server,
+        &seeded,
+        &args,
+        &mut table,
+    ));
+    table.add(
+        "server peak resident memory (MB)",
+        format!("{:.0}", server.peak_rss_mb()),
+    );
+    server.stop();
+    result?;
+
+    println!("| measure | figure |\n| --- | --- |");
+    for (what, figure) in &table.rows {
+        println!("| {what} | {figure} |");
+    }
+    if args.explain {
+        for (name, filter) in filters(&seeded) {
+            let query = message_query(filter, &config.regions)?;
+            let mut conn = store.conn()?;
+            let plan = messages::explain_list(&mut conn, &query)?;
+            println!("\n{name}:\n```\n{}\n```", plan.join("\n"));
+        }
+    }
+    if let Some(path) = args.json {
+        let map: serde_json::Map<String, serde_json::Value> = table
+            .rows
+            .iter()
+            .map(|(w, f)| (w.clone(), serde_json::Value::String(f.clone())))
+            .collect();
+        std::fs::write(path, serde_json::to_string_pretty(&map)?)?;
+    }
+    Ok(())
+}

@@ -117,28 +117,18 @@ struct ExportArgs {
 }
 
 /// An enum value given by name, with or without its prefix, any case.
+/// Enum values named on the command line (`--status delivered`), as proto codes.
 fn by_name<T: Copy>(
     flag: &str,
     given: &[String],
-    prefix: &str,
     all: &[T],
-    name: impl Fn(T) -> &'static str,
+    name: impl Fn(T) -> &'static str + Copy,
+    from_name: impl Fn(&str) -> Option<T>,
     code: impl Fn(T) -> i32,
 ) -> anyhow::Result<Vec<i32>> {
-    given
-        .iter()
-        .map(|g| {
-            let upper = g.trim().to_ascii_uppercase();
-            let bare = upper.strip_prefix(prefix).unwrap_or(&upper);
-            all.iter()
-                .find(|v| name(**v) == bare)
-                .map(|v| code(*v))
-                .ok_or_else(|| {
-                    let names: Vec<String> = all.iter().map(|v| name(*v).to_lowercase()).collect();
-                    anyhow::anyhow!("--{flag} {g:?}: use one of {}", names.join(", "))
-                })
-        })
-        .collect()
+    let values =
+        sentlog::domain::names::from_names(&format!("--{flag}"), given, all, name, from_name)?;
+    Ok(values.into_iter().map(code).collect())
 }
 
 async fn export(args: &ExportArgs) -> anyhow::Result<()> {
@@ -157,17 +147,17 @@ async fn export(args: &ExportArgs) -> anyhow::Result<()> {
         channels: by_name(
             "channel",
             &args.channels,
-            "CHANNEL_",
             &Channel::ALL,
             Channel::name,
+            Channel::from_name,
             Channel::code,
         )?,
         statuses: by_name(
             "status",
             &args.statuses,
-            "MESSAGE_STATUS_",
             &MessageStatus::ALL,
             MessageStatus::name,
+            MessageStatus::from_name,
             MessageStatus::code,
         )?,
         created_after: None,
@@ -175,12 +165,13 @@ async fn export(args: &ExportArgs) -> anyhow::Result<()> {
         email: text(&args.email),
         pms_reservation_id: text(&args.reservation),
         provider_message_id: text(&args.provider_message_id),
+        // NONE is no error: not a category to filter on.
         error_categories: by_name(
             "error-category",
             &args.error_categories,
-            "ERROR_CATEGORY_",
             &ErrorCategory::ALL[1..],
             ErrorCategory::name,
+            |t| ErrorCategory::from_name(t).filter(|c| *c != ErrorCategory::None),
             ErrorCategory::code,
         )?,
     };

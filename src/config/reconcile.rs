@@ -48,17 +48,12 @@ pub(super) fn validate(
 ) -> Result<(Vec<MessageStatus>, Option<String>), ConfigError> {
     let mut reconcile_statuses = Vec::new();
     for name in &reconcile.statuses {
-        let upper = name.trim().to_ascii_uppercase();
-        let bare = upper.strip_prefix("MESSAGE_STATUS_").unwrap_or(&upper);
-        let status = MessageStatus::ALL
-            .into_iter()
-            .find(|s| s.name() == bare)
-            .ok_or_else(|| {
-                invalid(
-                    "reconcile.statuses",
-                    format!("{name:?} is not a MessageStatus"),
-                )
-            })?;
+        let status = MessageStatus::from_name(name).ok_or_else(|| {
+            invalid(
+                "reconcile.statuses",
+                format!("{name:?} is not a MessageStatus"),
+            )
+        })?;
         reconcile_statuses.push(status);
     }
     if reconcile_statuses.is_empty() {

@@ -161,17 +161,13 @@ pub async fn update(
     visitor.check_csrf(&form, &console)?;
     visitor.require(Action::UpdateFlag)?;
     let invalid = |e: crate::domain::FieldError| PageError::Invalid(e.to_string());
-    let state = match form.get("state") {
-        "" => None,
-        name => Some(
-            FlagState::ALL
-                .into_iter()
-                .find(|s| s.name().eq_ignore_ascii_case(name))
-                .ok_or_else(|| {
-                    PageError::Invalid(format!("state: {name:?} is not a flag state"))
-                })?,
-        ),
-    };
+    let state =
+        match form.get("state") {
+            "" => None,
+            name => Some(FlagState::from_name(name).ok_or_else(|| {
+                PageError::Invalid(format!("state: {name:?} is not a flag state"))
+            })?),
+        };
     let corrected_phone =
         optional("corrected_phone", form.get("corrected_phone")).map_err(invalid)?;
     let change = FlagChange {

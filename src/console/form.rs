@@ -4,6 +4,7 @@ use crate::domain::FieldError;
 use crate::domain::filter::FilterDraft;
 use crate::domain::flag::{FlagReason, FlagState};
 use crate::domain::message::{Channel, MessageStatus};
+use crate::domain::names::from_names;
 use crate::service::flags::FlagFilterDraft;
 
 /// `name=value` pairs in order; a name may repeat (multi-selects).
@@ -40,24 +41,6 @@ impl Pairs {
             .map(|(_, v)| v.clone())
             .collect()
     }
-}
-
-/// Reads enum names (`delivered`, `DELIVERED`) with the field named on a miss.
-fn names<T: Copy>(
-    field: &str,
-    values: &[String],
-    all: &[T],
-    name: impl Fn(T) -> &'static str,
-) -> Result<Vec<T>, FieldError> {
-    values
-        .iter()
-        .map(|v| {
-            all.iter()
-                .copied()
-                .find(|x| name(*x).eq_ignore_ascii_case(v.trim()))
-                .ok_or_else(|| FieldError::new(field, format!("{v:?} is not a known value")))
-        })
-        .collect()
 }
 
 /// The messages page's filter, as the URL holds it.
@@ -101,8 +84,20 @@ impl MessageFilterForm {
             check_in_to: self.check_in_to.clone(),
             check_out_from: self.check_out_from.clone(),
             check_out_to: self.check_out_to.clone(),
-            channels: names("channel", &self.channels, &Channel::ALL, Channel::name)?,
-            statuses: names("status", &self.statuses, &MessageStatus::ALL, |s| s.name())?,
+            channels: from_names(
+                "channel",
+                &self.channels,
+                &Channel::ALL,
+                Channel::name,
+                Channel::from_name,
+            )?,
+            statuses: from_names(
+                "status",
+                &self.statuses,
+                &MessageStatus::ALL,
+                MessageStatus::name,
+                MessageStatus::from_name,
+            )?,
             ..FilterDraft::default()
         })
     }
@@ -162,14 +157,26 @@ impl FlagFilterForm {
     }
 
     pub fn draft(&self) -> Result<FlagFilterDraft, FieldError> {
-        let mut states = names("state", &self.states, &FlagState::ALL, FlagState::name)?;
+        let mut states = from_names(
+            "state",
+            &self.states,
+            &FlagState::ALL,
+            FlagState::name,
+            FlagState::from_name,
+        )?;
         if states.is_empty() {
             states = vec![FlagState::Open, FlagState::Acknowledged];
         }
         Ok(FlagFilterDraft {
             hotel_ids: self.hotels.clone(),
             states,
-            reasons: names("reason", &self.reasons, &FlagReason::ALL, FlagReason::name)?,
+            reasons: from_names(
+                "reason",
+                &self.reasons,
+                &FlagReason::ALL,
+                FlagReason::name,
+                FlagReason::from_name,
+            )?,
             campaign_name: self.campaign.clone(),
             ..FlagFilterDraft::default()
         })

@@ -41,6 +41,11 @@ impl ErrorCategory {
         Self::ALL.into_iter().find(|c| c.code() == code)
     }
 
+    /// Reads `error_category_x`, `X` or `ERROR_CATEGORY_X` (see `domain::names`).
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(&Self::ALL, Self::name, "ERROR_CATEGORY_", text)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ErrorCategory::None => "NONE",

@@ -34,6 +34,11 @@ impl FlagReason {
         Self::ALL.into_iter().find(|r| r.code() == code)
     }
 
+    /// Reads `flag_reason_x`, `X` or `FLAG_REASON_X` (see `domain::names`).
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(&Self::ALL, Self::name, "FLAG_REASON_", text)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             FlagReason::PhoneMismatch => "PHONE_MISMATCH",
@@ -71,6 +76,11 @@ impl FlagState {
 
     pub fn from_code(code: i32) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Reads `flag_state_x`, `X` or `FLAG_STATE_X` (see `domain::names`).
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(&Self::ALL, Self::name, "FLAG_STATE_", text)
     }
 
     pub fn name(self) -> &'static str {

@@ -35,6 +35,11 @@ impl Channel {
         matches!(self, Channel::Whatsapp | Channel::Sms)
     }
 
+    /// Reads `channel_x`, `X` or `CHANNEL_X` (see `domain::names`).
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(&Self::ALL, Self::name, "CHANNEL_", text)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Channel::Whatsapp => "WHATSAPP",
@@ -77,6 +82,11 @@ impl MessageStatus {
 
     pub fn from_code(code: i32) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Reads `message_status_x`, `X` or `MESSAGE_STATUS_X` (see `domain::names`).
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(&Self::ALL, Self::name, "MESSAGE_STATUS_", text)
     }
 
     pub fn name(self) -> &'static str {

@@ -9,6 +9,7 @@ pub mod filter;
 pub mod flag;
 pub mod guest;
 pub mod message;
+pub mod names;
 pub mod notice;
 pub mod page;
 pub mod phone;

@@ -31,8 +31,9 @@ const PG_INSERT_CHUNK: usize = 2000;
 /// The event id of the status a message was recorded with.
 pub const RECORDED_EVENT_ID: &str = "recorded";
 
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
-#[diesel(table_name = messages)]
+/// A row of `messages`, read or inserted alike.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct MessageRow {
     pub id: String,
     pub hotel_id: String,
@@ -66,43 +67,6 @@ pub struct MessageRow {
     pub delivered_at: Option<NaiveDateTime>,
     pub read_at: Option<NaiveDateTime>,
     pub failed_at: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = messages, treat_none_as_default_value = false)]
-struct MessageInsert {
-    id: String,
-    hotel_id: String,
-    external_id: String,
-    phone_region: Option<String>,
-    campaign_id: Option<String>,
-    campaign_name: Option<String>,
-    channel: i32,
-    recipient_phone: Option<String>,
-    phone_valid: bool,
-    recipient_email: Option<String>,
-    email_normalized: Option<String>,
-    guest_name: Option<String>,
-    pms_guest_id: Option<String>,
-    pms_reservation_id: Option<String>,
-    check_in_date: Option<NaiveDate>,
-    check_out_date: Option<NaiveDate>,
-    status: i32,
-    scheduled_at: Option<NaiveDateTime>,
-    provider: Option<String>,
-    provider_message_id: Option<String>,
-    template_name: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    error_category: i32,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    status_changed_at: NaiveDateTime,
-    status_event_id: String,
-    sent_at: Option<NaiveDateTime>,
-    delivered_at: Option<NaiveDateTime>,
-    read_at: Option<NaiveDateTime>,
-    failed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -161,7 +125,7 @@ impl TryFrom<MessageRow> for Message {
 }
 
 /// The row of a new message, and the history row of the status it was recorded with.
-fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> (MessageInsert, HistoryRow) {
+fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> (MessageRow, HistoryRow) {
     let first = StatusReport {
         status: m.status,
         occurred_at: now,
@@ -172,7 +136,7 @@ fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> (MessageInsert
     };
     let s = StatusState::from_first(&first);
     let history = HistoryRow::first(&id, &first, now);
-    let row = MessageInsert {
+    let row = MessageRow {
         id,
         hotel_id: m.hotel_id.clone(),
         external_id: m.external_id.clone(),

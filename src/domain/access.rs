@@ -128,10 +128,42 @@ impl Caller {
         action.roles().iter().any(|r| self.role.satisfies(*r))
     }
 
+    /// The caller's scope, the one rule of which hotels a call may touch: the hotels
+    /// named in `field` (each valid text and served by the caller), or every hotel the
+    /// caller serves when none are named.
+    pub fn scope(&self, field: &str, requested: Vec<String>) -> Result<Hotels, ScopeError> {
+        // Each id is text like any other field (no NUL, bounded), whatever the scope.
+        let mut requested = requested
+            .iter()
+            .enumerate()
+            .map(|(i, h)| required(&format!("{field}[{i}]"), h))
+            .collect::<Result<Vec<String>, FieldError>>()
+            .map_err(ScopeError::Invalid)?;
+        if let Some(h) = requested.iter().find(|h| !self.hotels.contains(h)) {
+            return Err(ScopeError::OutOfScope(OutOfScope {
+                field: field.to_string(),
+                hotel_id: h.clone(),
+            }));
+        }
+        requested.sort();
+        requested.dedup();
+        Ok(match (&self.hotels, requested.is_empty()) {
+            (HotelScope::All, true) => Hotels::Every,
+            (HotelScope::Only(set), true) => Hotels::Only(set.iter().cloned().collect()),
+            (_, false) => Hotels::Only(requested),
+        })
+    }
+
+    /// Every hotel this caller serves (reading one object, listing passes).
+    pub fn all_hotels(&self) -> Hotels {
+        self.scope("", Vec::new())
+            .expect("naming no hotel is always within scope")
+    }
+
     /// A batch item for `hotel_id` from this caller: refused, naming the field, when
     /// the caller does not serve that hotel.
     pub fn may_write(&self, hotel_id: &str) -> Result<(), FieldError> {
-        match self.may_see(hotel_id) {
+        match self.hotels.contains(hotel_id) {
             true => Ok(()),
             false => Err(FieldError::new(
                 "hotel_id",
@@ -139,46 +171,40 @@ impl Caller {
             )),
         }
     }
+}
 
-    pub fn may_see(&self, hotel_id: &str) -> bool {
-        match &self.hotels {
+/// The hotels one call may touch, decided by `Caller::scope`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Hotels {
+    Every,
+    /// Sorted, without repeats.
+    Only(Vec<String>),
+}
+
+impl Hotels {
+    pub fn contains(&self, hotel_id: &str) -> bool {
+        match self {
+            Hotels::Every => true,
+            Hotels::Only(list) => list.iter().any(|h| h == hotel_id),
+        }
+    }
+
+    /// The list a store query filters on, in the store's convention: an empty list
+    /// puts no condition on the hotel (every hotel). Only the store reads it so.
+    pub fn sql_list(&self) -> Vec<String> {
+        match self {
+            Hotels::Every => Vec::new(),
+            Hotels::Only(list) => list.clone(),
+        }
+    }
+}
+
+impl HotelScope {
+    pub fn contains(&self, hotel_id: &str) -> bool {
+        match self {
             HotelScope::All => true,
             HotelScope::Only(set) => set.contains(hotel_id),
         }
-    }
-
-    /// The hotels a query covers: the requested ones, each checked against the
-    /// caller's scope, or the whole scope when none are requested (empty = every hotel).
-    pub fn resolve_hotels(
-        &self,
-        field: &str,
-        requested: Vec<String>,
-    ) -> Result<Vec<String>, ScopeError> {
-        // Each id is text like any other field (no NUL, bounded), whatever the scope.
-        let requested = requested
-            .iter()
-            .enumerate()
-            .map(|(i, h)| required(&format!("{field}[{i}]"), h))
-            .collect::<Result<Vec<String>, FieldError>>()
-            .map_err(ScopeError::Invalid)?;
-        if requested.is_empty() {
-            return Ok(match &self.hotels {
-                HotelScope::All => Vec::new(),
-                HotelScope::Only(set) => set.iter().cloned().collect(),
-            });
-        }
-        if let Some(h) = requested.iter().find(|h| !self.may_see(h)) {
-            return Err(ScopeError::OutOfScope(OutOfScope {
-                field: field.to_string(),
-                hotel_id: h.clone(),
-            }));
-        }
-        Ok(requested)
-    }
-
-    /// The hotel filter for reading one object: empty means any hotel.
-    pub fn visible_hotels(&self) -> Vec<String> {
-        self.resolve_hotels("", Vec::new()).unwrap_or_default()
     }
 }
 
@@ -227,35 +253,37 @@ mod tests {
             role: Role::Csm,
             hotels: HotelScope::Only(["a".to_string(), "b".to_string()].into()),
         };
+        let only = |hotels: &[&str]| Hotels::Only(hotels.iter().map(|h| h.to_string()).collect());
+        assert_eq!(c.scope("hotel_ids", vec![]).unwrap(), only(&["a", "b"]));
+        assert_eq!(c.all_hotels(), only(&["a", "b"]));
         assert_eq!(
-            c.resolve_hotels("hotel_ids", vec![]).unwrap(),
-            vec!["a", "b"]
-        );
-        assert_eq!(
-            c.resolve_hotels("hotel_ids", vec!["a".into()]).unwrap(),
-            vec!["a"]
+            c.scope("hotel_ids", vec!["a".into()]).unwrap(),
+            only(&["a"])
         );
         assert!(matches!(
-            c.resolve_hotels("hotel_ids", vec!["a".into(), "z".into()]),
+            c.scope("hotel_ids", vec!["a".into(), "z".into()]),
             Err(ScopeError::OutOfScope(e)) if e.hotel_id == "z"
         ));
         // Text rules hold whatever the scope: a NUL is bad input, named.
         for caller in [c.clone(), Caller::anonymous()] {
             assert!(matches!(
-                caller.resolve_hotels("hotel_ids", vec!["a".into(), "a\0".into()]),
+                caller.scope("hotel_ids", vec!["a".into(), "a\0".into()]),
                 Err(ScopeError::Invalid(e)) if e.field == "hotel_ids[1]"
             ));
         }
         assert_eq!(
-            c.resolve_hotels("hotel_ids", vec![" a ".into()]).unwrap(),
-            vec!["a"]
+            c.scope("hotel_ids", vec![" a ".into(), "a".into()])
+                .unwrap(),
+            only(&["a"])
         );
+        assert_eq!(Caller::anonymous().all_hotels(), Hotels::Every);
         assert!(
-            Caller::anonymous()
-                .resolve_hotels("h", vec![])
-                .unwrap()
-                .is_empty()
+            Hotels::Every.sql_list().is_empty(),
+            "the store's every-hotel"
         );
+        assert!(Hotels::Every.contains("z") && !only(&["a"]).contains("z"));
+        assert!(c.may_write("a").is_ok());
+        assert_eq!(c.may_write("z").unwrap_err().field, "hotel_id");
     }
 }
 

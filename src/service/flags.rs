@@ -25,7 +25,7 @@ pub struct FlagFilterDraft {
 
 /// The filter validated and narrowed to the caller's hotels.
 pub fn query(caller: &Caller, draft: FlagFilterDraft) -> Result<FlagQuery, ServiceError> {
-    let mut hotel_ids = caller.resolve_hotels("hotel_ids", draft.hotel_ids)?;
+    let mut hotel_ids = caller.scope("hotel_ids", draft.hotel_ids)?.sql_list();
     hotel_ids.sort();
     hotel_ids.dedup();
     let (mut states, mut reasons) = (draft.states, draft.reasons);
@@ -68,7 +68,7 @@ pub async fn list(
 
 pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Flag, ServiceError> {
     let id = required("id", id)?;
-    let hotels = caller.visible_hotels();
+    let hotels = caller.all_hotels().sql_list();
     let what = format!("flag {id:?}");
     state
         .store
@@ -99,7 +99,7 @@ pub async fn update(
         }
         change.corrected_phone = Some(n.stored);
     }
-    let hotels = caller.visible_hotels();
+    let hotels = caller.all_hotels().sql_list();
     let what = format!("flag {id:?}");
     let by = caller.name.clone();
     let now = Utc::now();

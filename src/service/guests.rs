@@ -50,7 +50,7 @@ pub async fn get(
     let hotel_id = required("hotel_id", hotel_id)?;
     let guest_id = required("pms_guest_id", pms_guest_id)?;
     let what = format!("guest {guest_id:?} of hotel {hotel_id:?}");
-    if !caller.may_see(&hotel_id) {
+    if !caller.all_hotels().contains(&hotel_id) {
         return Err(ServiceError::NotFound(format!("{what} not found")));
     }
     state
@@ -70,7 +70,7 @@ pub async fn erase(
     email: &str,
 ) -> Result<Erased, ServiceError> {
     let hotel_id = required("hotel_id", hotel_id)?;
-    caller.resolve_hotels("hotel_id", vec![hotel_id.clone()])?;
+    caller.scope("hotel_id", vec![hotel_id.clone()])?;
     let phone = optional("phone", phone)?;
     let email = optional("email", email)?;
     if phone.is_none() && email.is_none() {

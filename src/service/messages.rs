@@ -24,7 +24,9 @@ pub fn query(
     caller: &Caller,
     mut draft: FilterDraft,
 ) -> Result<MessageQuery, ServiceError> {
-    draft.hotel_ids = caller.resolve_hotels("filter.hotel_ids", draft.hotel_ids)?;
+    draft.hotel_ids = caller
+        .scope("filter.hotel_ids", draft.hotel_ids)?
+        .sql_list();
     Ok(MessageQuery::build(draft, &state.regions)?)
 }
 
@@ -62,7 +64,7 @@ pub async fn count(state: &AppState, query: MessageQuery) -> Result<Counts, Serv
 /// One message the caller may see; another hotel's is "not found", like a missing one.
 pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Message, ServiceError> {
     let id = required("id", id)?;
-    let hotels = caller.visible_hotels();
+    let hotels = caller.all_hotels().sql_list();
     let what = format!("message {id:?}");
     state
         .store
@@ -78,7 +80,7 @@ pub async fn history(
     message_id: &str,
 ) -> Result<Vec<HistoryEvent>, ServiceError> {
     let id = required("message_id", message_id)?;
-    let hotels = caller.visible_hotels();
+    let hotels = caller.all_hotels().sql_list();
     let what = format!("message {id:?}");
     state
         .store
@@ -114,7 +116,7 @@ pub async fn campaign_stats(
     {
         return Err(FieldError::new("sent_before", "is earlier than sent_after").into());
     }
-    caller.resolve_hotels("hotel_id", vec![hotel_id.clone()])?;
+    caller.scope("hotel_id", vec![hotel_id.clone()])?;
     let what = format!("campaign {campaign_id:?} of hotel {hotel_id:?}");
     let (h, c) = (hotel_id.clone(), campaign_id.clone());
     let counts = state

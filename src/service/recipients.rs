@@ -65,7 +65,7 @@ pub async fn check(
     emails: Vec<String>,
 ) -> Result<Vec<RecipientCheck>, ServiceError> {
     let hotel_id = required("hotel_id", hotel_id)?;
-    caller.resolve_hotels("hotel_id", vec![hotel_id.clone()])?;
+    caller.scope("hotel_id", vec![hotel_id.clone()])?;
     check_batch("phones and emails", phones.len() + emails.len())?;
     for (field, values) in [("phones", &phones), ("emails", &emails)] {
         for (i, v) in values.iter().enumerate() {

@@ -19,7 +19,7 @@ pub async fn list(
     page_size: i32,
     page_token: &str,
 ) -> Result<(Vec<ReconciliationRun>, String), ServiceError> {
-    let hotels = caller.visible_hotels();
+    let hotels = caller.all_hotels().sql_list();
     // The token is bound to the caller's hotels, like every other list's.
     let fingerprint = page::fingerprint(&format!("runs|{}", hotels.join(",")));
     let scope = caller.hotels.clone();
@@ -60,6 +60,6 @@ pub async fn run_now(
     caller: &Caller,
     hotel_ids: Vec<String>,
 ) -> Result<ReconciliationRun, ServiceError> {
-    let hotels = caller.resolve_hotels("hotel_ids", hotel_ids)?;
+    let hotels = caller.scope("hotel_ids", hotel_ids)?.sql_list();
     Ok(run_pass(&state.reconciler, Trigger::Manual, hotels).await?)
 }

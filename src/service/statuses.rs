@@ -36,7 +36,7 @@ pub async fn update(
             }
         }
     }
-    let hotels = caller.visible_hotels();
+    let hotels = caller.all_hotels().sql_list();
     let applied = state
         .store
         .run(move |c| status_events::apply(c, &valid, &hotels, now))

@@ -305,6 +305,13 @@ macro_rules! within_dates {
 
 /// `base` (a query on messages) boxed, keeping only messages matching `q`, whose
 /// campaign names are already resolved.
+///
+/// A macro, not a function returning `Box<dyn BoxableExpression<messages::table, DB>>`
+/// (diesel's way for dynamic filters): such a function must be generic over the
+/// backend to serve both, and diesel 2.3 asks every expression's `QueryFragment<DB>`
+/// for the private `DieselReserveSpecialization` bound, which code outside diesel
+/// cannot name (tried: rustc E0277 on every condition). The macro expands this one
+/// body for the concrete `PgConnection` and `SqliteConnection` of `with_conn!`.
 macro_rules! matching {
     ($base:expr, $q:expr, $names:expr) => {{
         let q: &MessageQuery = $q;

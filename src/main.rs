@@ -114,9 +114,11 @@ struct ExportArgs {
     /// e.g. invalid_number (repeatable).
     #[arg(long = "error-category")]
     error_categories: Vec<String>,
+    /// Only messages stuck now (no news for longer than their channel's stuck_after).
+    #[arg(long)]
+    stuck: bool,
 }
 
-/// An enum value given by name, with or without its prefix, any case.
 /// Enum values named on the command line (`--status delivered`), as proto codes.
 fn by_name<T: Copy>(
     flag: &str,
@@ -174,6 +176,7 @@ async fn export(args: &ExportArgs) -> anyhow::Result<()> {
             |t| ErrorCategory::from_name(t).filter(|c| *c != ErrorCategory::None),
             ErrorCategory::code,
         )?,
+        stuck: args.stuck,
     };
     let token = args.token.as_deref();
     let rows = match &args.output {

@@ -91,6 +91,10 @@ impl Settings {
                 )
             })?);
         }
+        if let Some(v) = var("SENTLOG_STUCK_AFTER_HOURS") {
+            self.stuck_after
+                .apply_env("SENTLOG_STUCK_AFTER_HOURS", &v)?;
+        }
         if let Some(v) = var("SENTLOG_RECONCILE_SCHEDULE") {
             self.reconcile.schedule = v;
         }

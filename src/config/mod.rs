@@ -1,7 +1,8 @@
 //! Settings: an optional TOML file, then `SENTLOG_*` environment variables, then
 //! command-line flags; validated once at start-up with errors naming the setting.
 //! Each concern owns its settings, defaults and checks: `access` (tokens, TLS),
-//! `reconcile` (the worker and PMS connections), `retention` (the purge), `env` (the
+//! `reconcile` (the worker and PMS connections), `retention` (the purge), `stuck`
+//! (when a silent message is stuck), `env` (the
 //! environment); the server's own (addresses, database, regions, limits) are here.
 //!
 //! Environment variables (each overrides its setting):
@@ -12,11 +13,13 @@
 //! `SENTLOG_MAX_OPEN_STREAMS`, `SENTLOG_MAX_OPEN_STREAMS_PER_TOKEN`, `SENTLOG_TLS_CERT`,
 //! `SENTLOG_TLS_KEY`, `SENTLOG_TLS_CLIENT_CA`, `SENTLOG_CONSOLE_LISTEN`,
 //! `SENTLOG_METRICS_LISTEN`, `SENTLOG_RETENTION_DAYS`, `SENTLOG_RECONCILE_SCHEDULE`,
-//! `SENTLOG_TOKENS` (`NAME:ROLE:HOTEL,HOTEL:SHA256;...`); and `SENTLOG_CONFIG`, the file.
+//! `SENTLOG_TOKENS` (`NAME:ROLE:HOTEL,HOTEL:SHA256;...`), `SENTLOG_STUCK_AFTER_HOURS`
+//! (`sms=6,whatsapp=24,email=24`); and `SENTLOG_CONFIG`, the file.
 mod access;
 mod env;
 mod reconcile;
 mod retention;
+mod stuck;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,10 +30,12 @@ use serde::Deserialize;
 use crate::domain::access::TokenEntry;
 use crate::domain::message::MessageStatus;
 use crate::domain::phone::{self, RegionMap};
+use crate::domain::stuck::StuckAfter;
 
 pub use access::{TlsSettings, TokenSettings};
 pub use reconcile::{DEFAULT_CHUNK, DEFAULT_RECONCILE_CRON, PmsSettings, ReconcileSettings};
 pub use retention::{DEFAULT_RETENTION_CRON, RetentionSettings};
+pub use stuck::StuckAfterSettings;
 
 /// Every setting, with the defaults that let `sentlog serve` run with no file at all.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -75,6 +80,8 @@ pub struct Settings {
     pub metrics_listen: Option<String>,
     /// Web console address, or "off".
     pub console_listen: String,
+    /// Hours of silence, per channel, after which a message counts as stuck.
+    pub stuck_after: StuckAfterSettings,
 }
 
 impl Default for Settings {
@@ -98,6 +105,7 @@ impl Default for Settings {
             retention: RetentionSettings::default(),
             metrics_listen: None,
             console_listen: "127.0.0.1:8080".into(),
+            stuck_after: StuckAfterSettings::default(),
         }
     }
 }
@@ -150,6 +158,8 @@ pub struct Validated {
     pub metrics_listen: Option<SocketAddr>,
     /// The web console's address, when on.
     pub console_listen: Option<SocketAddr>,
+    /// When a silent message counts as stuck.
+    pub stuck_after: StuckAfter,
 }
 
 impl Settings {
@@ -284,7 +294,9 @@ impl Settings {
                 Some(at)
             }
         };
+        let stuck_after = self.stuck_after.validate()?;
         Ok(Validated {
+            stuck_after,
             listen,
             console_listen,
             regions,

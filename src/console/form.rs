@@ -55,6 +55,8 @@ pub struct MessageFilterForm {
     pub check_out_to: String,
     pub channels: Vec<String>,
     pub statuses: Vec<String>,
+    /// Only messages stuck now (`stuck=1`).
+    pub stuck: bool,
     /// A page token: where the list goes on from.
     pub page: String,
 }
@@ -71,6 +73,7 @@ impl MessageFilterForm {
             check_out_to: q.get("check_out_to").to_string(),
             channels: q.all("channel"),
             statuses: q.all("status"),
+            stuck: !q.get("stuck").is_empty(),
             page: q.get("page").to_string(),
         }
     }
@@ -98,6 +101,7 @@ impl MessageFilterForm {
                 MessageStatus::name,
                 MessageStatus::from_name,
             )?,
+            stuck: self.stuck,
             ..FilterDraft::default()
         })
     }
@@ -125,6 +129,9 @@ impl MessageFilterForm {
         }
         for s in &self.statuses {
             out.append_pair("status", s);
+        }
+        if self.stuck {
+            out.append_pair("stuck", "1");
         }
         out.finish()
     }

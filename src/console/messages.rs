@@ -111,6 +111,9 @@ fn filters(visitor: &Visitor, form: &MessageFilterForm) -> Markup {
                     label { input type="checkbox" name="status" value=(s.name()) checked[form.has(&form.statuses, s.name())]; " " (s.labels().0) } " "
                 }
             }
+            label title="No news for longer than the channel allows (SMS 6 h, WhatsApp and email 24 h by default)" {
+                input type="checkbox" name="stuck" value="1" checked[form.stuck]; " Stuck only"
+            }
             button type="submit" { "Filter" }
             a href="/messages" { "Reset" }
         }
@@ -138,6 +141,11 @@ fn list_body(
         HotelScope::All => true,
         HotelScope::Only(set) => set.len() > 1,
     };
+    let stuck_only = {
+        let mut f = form.clone();
+        f.stuck = true;
+        format!("/messages?{}", f.query_string())
+    };
     let with_status = |s: MessageStatus| {
         let mut f = form.clone();
         f.statuses = vec![s.name().to_string()];
@@ -152,6 +160,7 @@ fn list_body(
             @for (s, n) in &counts.by_status {
                 a href=(with_status(*s)) { (layout::status(*s)) " " strong { (n) } }
             }
+            a.stuck href=(stuck_only) title="no news for longer than the channel allows" { "Bloqué · Stuck " strong { (counts.stuck) } }
         }
         @if visitor.caller.may(Action::ExportMessages) && error.is_none() {
             p { a href={"/messages.csv?" (filter)} download { "Download CSV" } span.hint { " — every message of this filter" } }
@@ -169,7 +178,7 @@ fn list_body(
                         tr {
                             td.t { a href={"/messages/" (m.id)} { (time(m.created_at)) } }
                             @if many_hotels { td { (m.hotel_id) } }
-                            td { (layout::status(m.status)) }
+                            td { (layout::status(m.status)) @if m.stuck { " " small.stuck { "stuck" } } }
                             td { (channel_label(m.channel)) }
                             td.recipient {
                                 @match m.channel {
@@ -244,7 +253,7 @@ pub async fn detail_page(
             dt { "Campaign" } dd { (m.campaign_name.as_deref().unwrap_or("")) }
             dt { "Check-in / check-out" } dd { (date(m.check_in_date)) " → " (date(m.check_out_date)) }
             dt { "Recorded (UTC)" } dd { (time(m.created_at)) }
-            dt { "Status since (UTC)" } dd { (time(m.status_changed_at)) }
+            dt { "Status since (UTC)" } dd { (time(m.status_changed_at)) @if m.stuck { " — stuck: no news for longer than this channel allows" } }
             dt { "Provider" } dd { (m.provider.as_deref().unwrap_or("")) " " (m.provider_message_id.as_deref().unwrap_or("")) }
             dt { "Provider error" } dd { (error_text(&m)) }
             dt { "Reservation" } dd { (m.pms_reservation_id.as_deref().unwrap_or("")) }

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::error_category::ErrorCategory;
 use super::message::{Channel, MessageStatus, optional, optional_date};
 use super::phone::{self, RegionMap};
+use super::stuck::StuckSince;
 use super::{FieldError, email, page};
 
 /// A filter as the caller sent it (empty text = not filtered on).
@@ -26,6 +27,8 @@ pub struct FilterDraft {
     pub pms_reservation_id: String,
     pub provider_message_id: String,
     pub error_categories: Vec<ErrorCategory>,
+    /// Only messages that are stuck now.
+    pub stuck: bool,
 }
 
 /// An inclusive date range; either end may be open.
@@ -60,14 +63,21 @@ pub struct MessageQuery {
     pub pms_reservation_id: Option<String>,
     pub provider_message_id: Option<String>,
     pub error_categories: Vec<ErrorCategory>,
+    /// Only stuck messages: those whose silence started before these instants.
+    pub stuck: Option<StuckSince>,
 }
 
 /// Longest list accepted in a repeated filter field.
 pub const MAX_LIST_LEN: usize = 1000;
 
 impl MessageQuery {
-    /// Validates a draft whose hotel scope has already been resolved.
-    pub fn build(draft: FilterDraft, regions: &RegionMap) -> Result<Self, FieldError> {
+    /// Validates a draft whose hotel scope has already been resolved; `stuck_since` is
+    /// what "stuck" means now, for a draft that asks for stuck messages.
+    pub fn build(
+        draft: FilterDraft,
+        regions: &RegionMap,
+        stuck_since: StuckSince,
+    ) -> Result<Self, FieldError> {
         let within = |e: FieldError| e.within("filter");
         let mut hotel_ids = list("hotel_ids", draft.hotel_ids).map_err(within)?;
         hotel_ids.sort();
@@ -118,6 +128,7 @@ impl MessageQuery {
             provider_message_id: optional("provider_message_id", &draft.provider_message_id)
                 .map_err(within)?,
             error_categories: sorted(draft.error_categories),
+            stuck: draft.stuck.then_some(stuck_since),
         })
     }
 
@@ -154,11 +165,23 @@ impl MessageQuery {
             && exact(&self.provider_message_id, &m.provider_message_id)
             && (self.error_categories.is_empty()
                 || self.error_categories.contains(&m.error_category))
+            && self.stuck.is_none_or(|since| since.holds(m))
     }
 
     /// Binds page tokens to this exact query (and so to the caller's hotel scope).
+    /// Whether it asks for stuck messages counts; the instant it was asked does not,
+    /// so the next page of "stuck" is still the same query a minute later.
     pub fn fingerprint(&self) -> [u8; 8] {
-        page::fingerprint(&format!("messages:{self:?}"))
+        let mut key = self.clone();
+        key.stuck = self.stuck.map(|_| {
+            let epoch = DateTime::<Utc>::UNIX_EPOCH;
+            StuckSince {
+                whatsapp: epoch,
+                sms: epoch,
+                email: epoch,
+            }
+        });
+        page::fingerprint(&format!("messages:{key:?}"))
     }
 }
 
@@ -208,11 +231,17 @@ pub struct Counts {
     pub by_status: Vec<(MessageStatus, i64)>,
     pub by_channel: Vec<(Channel, i64)>,
     pub by_error_category: Vec<(ErrorCategory, i64)>,
+    /// How many of them are stuck now.
+    pub stuck: i64,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn now_stuck() -> StuckSince {
+        super::super::stuck::StuckAfter::default().since(Utc::now())
+    }
 
     #[test]
     fn normalises_and_checks() {
@@ -224,6 +253,7 @@ mod tests {
                 ..Default::default()
             },
             &RegionMap::default(),
+            now_stuck(),
         )
         .unwrap();
         assert!(q.phone_forms.contains(&"+33612345678".to_string()));
@@ -240,6 +270,7 @@ mod tests {
                 ..Default::default()
             },
             &RegionMap::default(),
+            now_stuck(),
         )
         .unwrap_err();
         assert_eq!(err.field, "filter.check_in_to");
@@ -249,6 +280,7 @@ mod tests {
                 ..Default::default()
             },
             &RegionMap::default(),
+            now_stuck(),
         )
         .unwrap_err();
         assert_eq!(err.field, "filter.check_out_from");
@@ -262,6 +294,7 @@ mod tests {
                 ..Default::default()
             },
             &RegionMap::default(),
+            now_stuck(),
         )
         .unwrap();
         let b = MessageQuery::build(
@@ -270,6 +303,7 @@ mod tests {
                 ..Default::default()
             },
             &RegionMap::default(),
+            now_stuck(),
         )
         .unwrap();
         assert_eq!(a.fingerprint(), b.fingerprint());

@@ -152,6 +152,8 @@ pub struct Message {
     pub delivered_at: Option<DateTime<Utc>>,
     pub read_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
+    /// Should have had news by now (`domain::stuck`): derived when read, never stored.
+    pub stuck: bool,
 }
 
 /// A message to record, as a caller sent it (empty text = absent).

@@ -18,5 +18,6 @@ pub mod run;
 pub mod session;
 pub mod status;
 pub mod status_event;
+pub mod stuck;
 
 pub use error::FieldError;

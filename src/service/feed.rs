@@ -164,6 +164,7 @@ pub fn watch(
     query: MessageQuery,
 ) -> Result<mpsc::Receiver<Result<Arc<Change>, ServiceError>>, ServiceError> {
     let permit = state.streams.open(caller)?;
+    let stuck_after = state.stuck_after;
     let (mut changes, mut stop) = state.feed.subscribe();
     let (tx, rx) = mpsc::channel(WATCH_BUFFER);
     tokio::spawn(async move {
@@ -181,7 +182,10 @@ pub fn watch(
             };
             match change {
                 Ok(change) if query.matches(&change.message) => {
-                    if tx.send(Ok(change)).await.is_err() {
+                    let mut change = (*change).clone();
+                    change.message.stuck =
+                        stuck_after.is_stuck(&change.message, chrono::Utc::now());
+                    if tx.send(Ok(Arc::new(change))).await.is_err() {
                         return;
                     }
                 }

@@ -27,7 +27,16 @@ pub fn query(
     draft.hotel_ids = caller
         .scope("filter.hotel_ids", draft.hotel_ids)?
         .sql_list();
-    Ok(MessageQuery::build(draft, &state.regions)?)
+    let stuck_since = state.stuck_after.since(Utc::now());
+    Ok(MessageQuery::build(draft, &state.regions, stuck_since)?)
+}
+
+/// Marks the messages that are stuck now (derived when read, never stored).
+pub fn mark_stuck(state: &AppState, messages: &mut [Message]) {
+    let since = state.stuck_after.since(Utc::now());
+    for m in messages {
+        m.stuck = since.holds(m);
+    }
 }
 
 /// One page of matching messages, newest first, and the next page's token.
@@ -38,7 +47,7 @@ pub async fn list(
     page_token: &str,
 ) -> Result<(Vec<Message>, String), ServiceError> {
     let fingerprint = query.fingerprint();
-    fetch_page(
+    let (mut rows, next) = fetch_page(
         state,
         page_size,
         page_token,
@@ -50,13 +59,30 @@ pub async fn list(
             id: m.id.clone(),
         },
     )
-    .await
+    .await?;
+    mark_stuck(state, &mut rows);
+    Ok((rows, next))
 }
 
+/// The counts of a filter, and how many of its messages are stuck now.
 pub async fn count(state: &AppState, query: MessageQuery) -> Result<Counts, ServiceError> {
+    let since = state.stuck_after.since(Utc::now());
     state
         .store
-        .run(move |c| store::count(c, &query))
+        .run(move |c| {
+            let mut counts = store::count(c, &query)?;
+            counts.stuck = match query.stuck {
+                Some(_) => counts.total,
+                None => store::count_stuck(
+                    c,
+                    &MessageQuery {
+                        stuck: Some(since),
+                        ..query
+                    },
+                )?,
+            };
+            Ok(counts)
+        })
         .await
         .map_err(ServiceError::store("message"))
 }
@@ -66,11 +92,13 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Message,
     let id = required("id", id)?;
     let hotels = caller.all_hotels().sql_list();
     let what = format!("message {id:?}");
-    state
+    let mut found = state
         .store
         .run(move |c| store::get(c, &id, &hotels))
         .await
-        .map_err(ServiceError::store(what))
+        .map_err(ServiceError::store(what))?;
+    mark_stuck(state, std::slice::from_mut(&mut found));
+    Ok(found)
 }
 
 /// Every status event kept for a visible message, in the order they happened.
@@ -164,6 +192,8 @@ pub fn export(
                     return;
                 }
             };
+            let mut page = page;
+            mark_stuck(&state, &mut page);
             let full = page.len() == EXPORT_PAGE;
             cursor = page.last().map(|m| Cursor {
                 at: m.created_at,

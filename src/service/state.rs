@@ -9,6 +9,7 @@ use super::streams::StreamGate;
 use crate::config::{PmsSettings, Validated};
 use crate::domain::page::PageTokens;
 use crate::domain::phone::RegionMap;
+use crate::domain::stuck::StuckAfter;
 use crate::pms::db::PushedRecords;
 use crate::pms::mews::Mews;
 use crate::pms::{Directories, PmsDirectory};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub reconciler: Arc<Reconciler>,
     pub feed: Arc<ChangeFeed>,
     pub streams: StreamGate,
+    /// When a silent message counts as stuck.
+    pub stuck_after: StuckAfter,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             store,
             regions: config.regions.clone(),
             page_tokens: PageTokens::new(&secret),
+            stuck_after: config.stuck_after,
             streams: StreamGate::new(
                 config.settings.max_open_streams,
                 config.settings.max_open_streams_per_token,

@@ -21,6 +21,7 @@ use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
 use crate::domain::page::{Cursor, truncate_micros};
 use crate::domain::status::{StatusReport, StatusState};
+use crate::domain::stuck::StuckSince;
 use crate::with_conn;
 
 /// Rows per INSERT statement: 32 columns x 400 stays under SQLite's 32,766 parameters.
@@ -100,6 +101,8 @@ impl TryFrom<MessageRow> for Message {
             sent_at: r.sent_at.map(from_db),
             delivered_at: r.delivered_at.map(from_db),
             read_at: r.read_at.map(from_db),
+            // Derived at read time by the service, which knows the thresholds and now.
+            stuck: false,
             failed_at: r.failed_at.map(from_db),
             id: r.id,
             hotel_id: r.hotel_id,
@@ -378,7 +381,47 @@ macro_rules! matching {
             let codes: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
             query = query.filter(messages::error_category.eq_any(codes));
         }
+        if let Some(since) = &q.stuck {
+            query = query.filter(stuck_condition!(since));
+        }
         query
+    }};
+}
+
+diesel::define_sql_function! {
+    /// `COALESCE(a, b)`: when a planned message was due (its schedule, else its
+    /// recording), for the stuck condition and its index.
+    fn coalesce(a: diesel::sql_types::Nullable<Timestamp>, b: Timestamp) -> Timestamp;
+}
+
+/// Stuck now (`domain::stuck`), as a condition on `query`: SENT since before its
+/// channel's instant, or PENDING / VALIDATED due (`COALESCE(scheduled_at,
+/// created_at)`) before it. One branch per channel, so each is a range on an index led
+/// by (hotel, status, channel): `messages_stuck_sent`, `messages_stuck_waiting`.
+macro_rules! stuck_condition {
+    ($since:expr) => {{
+        let since: &StuckSince = $since;
+        let due = coalesce(messages::scheduled_at, messages::created_at);
+        let per_channel = |c: Channel| messages::channel.eq(c.code());
+        let at = |c: Channel| to_db(since.of(c));
+        let sent = messages::status.eq(MessageStatus::Sent.code()).and(
+            per_channel(Channel::Whatsapp)
+                .and(messages::status_changed_at.lt(at(Channel::Whatsapp)))
+                .or(per_channel(Channel::Sms).and(messages::status_changed_at.lt(at(Channel::Sms))))
+                .or(per_channel(Channel::Email)
+                    .and(messages::status_changed_at.lt(at(Channel::Email)))),
+        );
+        let waiting_statuses = [
+            MessageStatus::Pending.code(),
+            MessageStatus::Validated.code(),
+        ];
+        let waiting = messages::status.eq_any(waiting_statuses).and(
+            per_channel(Channel::Whatsapp)
+                .and(due.lt(at(Channel::Whatsapp)))
+                .or(per_channel(Channel::Sms).and(due.lt(at(Channel::Sms))))
+                .or(per_channel(Channel::Email).and(due.lt(at(Channel::Email)))),
+        );
+        sent.or(waiting)
     }};
 }
 
@@ -532,6 +575,19 @@ pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> 
     Ok(Counts::from_groups(groups))
 }
 
+/// How many messages match `q`, read row by row: for a query that has the stuck
+/// condition, which tallies cannot answer.
+pub fn count_stuck(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
+    let names = campaign_names(conn, q)?;
+    if names.as_ref().is_some_and(|n| n.is_empty()) {
+        return Ok(0);
+    }
+    let names = names.as_ref();
+    Ok(with_conn!(conn, c => matching!(messages::table, q, names)
+        .select(count_star())
+        .first::<i64>(c)?))
+}
+
 /// Matching messages read one by one, grouped.
 fn count_rows(
     conn: &mut DbConn,
@@ -569,6 +625,7 @@ impl Counts {
             by_status: status.into_iter().collect(),
             by_channel: channel.into_iter().collect(),
             by_error_category: category.into_iter().collect(),
+            stuck: 0,
         };
         counts.by_status.sort();
         counts.by_channel.sort();

@@ -25,6 +25,8 @@ pub fn can_answer(q: &MessageQuery) -> bool {
         && q.check_in.to.is_none()
         && q.check_out.from.is_none()
         && q.check_out.to.is_none()
+        // Tallies know statuses, not how long a message has waited.
+        && q.stuck.is_none()
 }
 
 /// The messages matching `q` (campaign names resolved) recorded on `days`, grouped.

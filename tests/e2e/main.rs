@@ -15,4 +15,5 @@ mod reconciliation;
 mod retention;
 mod serving;
 mod statuses;
+mod stuck;
 mod watch;

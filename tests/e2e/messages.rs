@@ -1270,6 +1270,14 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
                 ..Default::default()
             },
         ),
+        (
+            "stuck",
+            FilterDraft {
+                hotel_ids: hotel(),
+                stuck: true,
+                ..Default::default()
+            },
+        ),
         ("all hotels, newest first", FilterDraft::default()),
     ];
     let store = server.store().clone();
@@ -1282,7 +1290,12 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
         }
         let mut out = Vec::new();
         for (name, draft) in drafts {
-            let q = MessageQuery::build(draft, &Default::default()).unwrap();
+            let q = MessageQuery::build(
+                draft,
+                &Default::default(),
+                sentlog::domain::stuck::StuckAfter::default().since(chrono::Utc::now()),
+            )
+            .unwrap();
             out.push((
                 name,
                 sentlog::store::messages::explain_list(&mut conn, &q).unwrap(),

@@ -187,7 +187,8 @@ pub fn message_query(
     regions: &RegionMap,
 ) -> anyhow::Result<MessageQuery> {
     let draft = FilterDraft::try_from(filter).map_err(|e| anyhow::anyhow!(e))?;
-    MessageQuery::build(draft, regions).map_err(|e| anyhow::anyhow!(e))
+    let stuck_since = sentlog::domain::stuck::StuckAfter::default().since(Utc::now());
+    MessageQuery::build(draft, regions, stuck_since).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// What an earlier run seeded: the table's size and the big hotel's phones.

@@ -124,6 +124,7 @@ impl TryFrom<proto::MessageFilter> for FilterDraft {
             pms_reservation_id,
             provider_message_id,
             error_categories,
+            stuck,
         } = f;
         let within = |e: FieldError| e.within("filter");
         Ok(FilterDraft {
@@ -146,6 +147,7 @@ impl TryFrom<proto::MessageFilter> for FilterDraft {
                 error_category(f, v).map(|c| (c != ErrorCategory::None).then_some(c))
             })
             .map_err(within)?,
+            stuck,
         })
     }
 }
@@ -184,6 +186,7 @@ impl From<Message> for proto::Message {
             delivered_at: opt_to_proto(m.delivered_at),
             read_at: opt_to_proto(m.read_at),
             failed_at: opt_to_proto(m.failed_at),
+            stuck: m.stuck,
         }
     }
 }
@@ -225,6 +228,7 @@ impl TryFrom<proto::Message> for Message {
             delivered_at,
             read_at,
             failed_at,
+            stuck,
         } = m;
         let text = |t: String| (!t.is_empty()).then_some(t);
         let instant = |field: &str, t| {
@@ -268,6 +272,7 @@ impl TryFrom<proto::Message> for Message {
             delivered_at: from_proto("delivered_at", delivered_at)?,
             read_at: from_proto("read_at", read_at)?,
             failed_at: from_proto("failed_at", failed_at)?,
+            stuck,
         })
     }
 }
@@ -300,6 +305,7 @@ impl From<Counts> for proto::CountMessagesResponse {
                     count,
                 })
                 .collect(),
+            stuck: c.stuck,
         }
     }
 }

@@ -1,0 +1,2 @@
+DROP INDEX messages_stuck_waiting;
+DROP INDEX messages_stuck_sent;

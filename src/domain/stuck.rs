@@ -1,0 +1,176 @@
+//! Stuck messages: ones that should have had news by now. Derived at read time, never
+//! stored: a SENT message with no later status for longer than its channel's
+//! `stuck_after`, or a PENDING / VALIDATED one more than `stuck_after` past its
+//! `scheduled_at` (else its `created_at`).
+use chrono::{DateTime, Duration, Utc};
+
+use super::message::{Channel, Message, MessageStatus};
+
+/// How long each channel may stay silent before a message counts as stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StuckAfter {
+    pub whatsapp: Duration,
+    pub sms: Duration,
+    pub email: Duration,
+}
+
+impl Default for StuckAfter {
+    /// SMS delivery reports come within hours; WhatsApp and email may take a day.
+    fn default() -> Self {
+        StuckAfter {
+            whatsapp: Duration::hours(24),
+            sms: Duration::hours(6),
+            email: Duration::hours(24),
+        }
+    }
+}
+
+impl StuckAfter {
+    pub fn of(&self, channel: Channel) -> Duration {
+        match channel {
+            Channel::Whatsapp => self.whatsapp,
+            Channel::Sms => self.sms,
+            Channel::Email => self.email,
+        }
+    }
+
+    /// The instants before which a message's clock must have started, per channel, for
+    /// it to be stuck at `now`: what a query compares with.
+    pub fn since(&self, now: DateTime<Utc>) -> StuckSince {
+        StuckSince {
+            whatsapp: now - self.whatsapp,
+            sms: now - self.sms,
+            email: now - self.email,
+        }
+    }
+
+    /// Is `m` stuck at `now`?
+    pub fn is_stuck(&self, m: &Message, now: DateTime<Utc>) -> bool {
+        self.since(now).holds(m)
+    }
+}
+
+/// Per channel, the instant a silent message's clock must have started before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StuckSince {
+    pub whatsapp: DateTime<Utc>,
+    pub sms: DateTime<Utc>,
+    pub email: DateTime<Utc>,
+}
+
+impl StuckSince {
+    pub fn of(&self, channel: Channel) -> DateTime<Utc> {
+        match channel {
+            Channel::Whatsapp => self.whatsapp,
+            Channel::Sms => self.sms,
+            Channel::Email => self.email,
+        }
+    }
+
+    /// When a message's silence started, for the statuses that can be stuck.
+    pub fn clock(m: &Message) -> Option<DateTime<Utc>> {
+        match m.status {
+            MessageStatus::Sent => Some(m.status_changed_at),
+            MessageStatus::Pending | MessageStatus::Validated => {
+                Some(m.scheduled_at.unwrap_or(m.created_at))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn holds(&self, m: &Message) -> bool {
+        Self::clock(m).is_some_and(|started| started < self.of(m.channel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_790_000_000, 0).unwrap() + Duration::hours(hours)
+    }
+
+    fn message(channel: Channel, status: MessageStatus, changed: i64) -> Message {
+        Message {
+            id: "m".into(),
+            hotel_id: "h".into(),
+            external_id: "e".into(),
+            phone_region: None,
+            campaign_id: None,
+            campaign_name: None,
+            channel,
+            recipient_phone: None,
+            phone_valid: true,
+            recipient_email: None,
+            guest_name: None,
+            pms_guest_id: None,
+            pms_reservation_id: None,
+            check_in_date: None,
+            check_out_date: None,
+            status,
+            scheduled_at: None,
+            provider: None,
+            provider_message_id: None,
+            template_name: None,
+            error_code: None,
+            error_message: None,
+            error_category: Default::default(),
+            created_at: at(0),
+            updated_at: at(changed),
+            status_changed_at: at(changed),
+            sent_at: None,
+            delivered_at: None,
+            read_at: None,
+            failed_at: None,
+            stuck: false,
+        }
+    }
+
+    #[test]
+    fn each_channel_has_its_own_patience() {
+        let rule = StuckAfter::default();
+        let sms = message(Channel::Sms, MessageStatus::Sent, 1);
+        assert!(
+            !rule.is_stuck(&sms, at(7)),
+            "exactly 6 h is not longer than 6 h"
+        );
+        assert!(rule.is_stuck(&sms, at(8)));
+        let whatsapp = message(Channel::Whatsapp, MessageStatus::Sent, 1);
+        assert!(!rule.is_stuck(&whatsapp, at(8)));
+        assert!(rule.is_stuck(&whatsapp, at(26)));
+        let delivered = message(Channel::Sms, MessageStatus::Delivered, 1);
+        assert!(!rule.is_stuck(&delivered, at(1000)), "news came");
+    }
+
+    #[test]
+    fn waiting_messages_count_from_their_schedule() {
+        let rule = StuckAfter::default();
+        let mut planned = message(Channel::Email, MessageStatus::Validated, 0);
+        planned.scheduled_at = Some(at(48));
+        assert!(!rule.is_stuck(&planned, at(60)), "not due long enough");
+        assert!(rule.is_stuck(&planned, at(73)));
+        let pending = message(Channel::Email, MessageStatus::Pending, 0);
+        assert!(rule.is_stuck(&pending, at(25)), "from created_at");
+    }
+
+    proptest! {
+        /// Time only makes a silent message more stuck, never less.
+        #[test]
+        fn stuck_stays_stuck_as_time_passes(
+            channel in 0usize..3, status in 0usize..9, changed in 0i64..100, now in 0i64..200, later in 0i64..100,
+        ) {
+            let rule = StuckAfter::default();
+            let m = message(Channel::ALL[channel], MessageStatus::ALL[status], changed);
+            if rule.is_stuck(&m, at(now)) {
+                prop_assert!(rule.is_stuck(&m, at(now + later)));
+            }
+            // Only messages still waiting for news can be stuck.
+            if rule.is_stuck(&m, at(now)) {
+                prop_assert!(matches!(m.status, MessageStatus::Sent | MessageStatus::Pending | MessageStatus::Validated));
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Stuck messages: derived when read from how long a message has gone without news,
+//! per channel. Time passes by backdating rows with SQL, not by sleeping.
+use chrono::{Duration, Utc};
+use sentlog::proto::{self, Channel, MessageStatus};
+
+use crate::backend_tests;
+use crate::common::*;
+
+backend_tests!(
+    messages_become_stuck_as_time_passes,
+    stuck_after_is_configured_per_channel
+);
+
+fn message(external_id: &str, channel: Channel, status: MessageStatus) -> proto::NewMessage {
+    let mut m = new_message("h1", external_id, "+33612345678");
+    m.channel = channel as i32;
+    m.status = status as i32;
+    if channel == Channel::Email {
+        m.recipient_email = "camille@example.com".into();
+    }
+    m
+}
+
+/// Moves a column of one message back in time, as if it had been written `ago`.
+fn backdate(server: &TestServer, id: &str, column: &str, ago: Duration) {
+    let at = (Utc::now() - ago)
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S%.6f");
+    let mut conn = server.store().conn().unwrap();
+    let n = exec(
+        &mut conn,
+        &format!("UPDATE messages SET {column} = '{at}' WHERE id = '{id}'"),
+    );
+    assert_eq!(n, 1);
+}
+
+async fn stuck_ids(server: &TestServer, extra: proto::MessageFilter) -> Vec<String> {
+    let mut ids: Vec<String> = list_all(
+        &mut server.messages(),
+        proto::MessageFilter {
+            stuck: true,
+            ..extra
+        },
+        2,
+    )
+    .await
+    .into_iter()
+    .inspect(|m| assert!(m.stuck, "a stuck filter lists stuck messages"))
+    .map(|m| m.id)
+    .collect();
+    ids.sort();
+    ids
+}
+
+async fn counts(server: &TestServer, filter: proto::MessageFilter) -> proto::CountMessagesResponse {
+    server
+        .messages()
+        .count_messages(proto::CountMessagesRequest {
+            filter: Some(filter),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn messages_become_stuck_as_time_passes(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut planned = message("planned", Channel::Whatsapp, MessageStatus::Validated);
+    planned.scheduled_at = Some(prost_types::Timestamp {
+        seconds: (Utc::now() + Duration::days(3)).timestamp(),
+        nanos: 0,
+    });
+    let ids = record(
+        &mut server.messages(),
+        vec![
+            message("sms-sent", Channel::Sms, MessageStatus::Sent),
+            message("wa-sent", Channel::Whatsapp, MessageStatus::Sent),
+            message("email-pending", Channel::Email, MessageStatus::Pending),
+            planned,
+            message("sms-delivered", Channel::Sms, MessageStatus::Delivered),
+            message("sms-fresh", Channel::Sms, MessageStatus::Sent),
+        ],
+    )
+    .await;
+    let [sms_sent, wa_sent, email_pending, planned, delivered, _fresh] =
+        <[String; 6]>::try_from(ids).unwrap();
+    assert!(
+        stuck_ids(&server, Default::default()).await.is_empty(),
+        "nothing waited yet"
+    );
+    assert_eq!(counts(&server, Default::default()).await.stuck, 0);
+
+    // Seven hours later: too long for SMS (6 h), not for WhatsApp (24 h).
+    backdate(&server, &sms_sent, "status_changed_at", Duration::hours(7));
+    backdate(&server, &wa_sent, "status_changed_at", Duration::hours(7));
+    // A day and an hour since an email was recorded and never sent.
+    backdate(&server, &email_pending, "created_at", Duration::hours(25));
+    // Recorded a month ago for a stay in three days: not due, not stuck.
+    backdate(&server, &planned, "created_at", Duration::days(30));
+    // Delivered long ago: news came.
+    backdate(&server, &delivered, "status_changed_at", Duration::days(30));
+
+    let mut expected = vec![sms_sent.clone(), email_pending.clone()];
+    expected.sort();
+    assert_eq!(stuck_ids(&server, Default::default()).await, expected);
+    let all = counts(&server, Default::default()).await;
+    assert_eq!((all.total, all.stuck), (6, 2));
+    let sms = proto::MessageFilter {
+        channels: vec![Channel::Sms as i32],
+        ..Default::default()
+    };
+    assert_eq!(counts(&server, sms.clone()).await.stuck, 1);
+    assert_eq!(stuck_ids(&server, sms).await, vec![sms_sent.clone()]);
+    let only_stuck = counts(
+        &server,
+        proto::MessageFilter {
+            stuck: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!((only_stuck.total, only_stuck.stuck), (2, 2));
+    let got = server
+        .messages()
+        .get_message(proto::GetMessageRequest {
+            id: sms_sent.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(got.stuck);
+    let listed = list_all(&mut server.messages(), Default::default(), 50).await;
+    for m in &listed {
+        assert_eq!(m.stuck, expected.contains(&m.id), "{}", m.external_id);
+    }
+
+    // The console's count and filter say the same.
+    let console = format!(
+        "http://{}",
+        server
+            .server
+            .as_ref()
+            .unwrap()
+            .console_addr
+            .expect("console on")
+    );
+    let page = reqwest::get(format!("{console}/messages"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Stuck <strong>2</strong>"), "{page}");
+    let page = reqwest::get(format!("{console}/messages?stuck=1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for id in [&sms_sent, &email_pending] {
+        assert!(page.contains(&format!("/messages/{id}")), "{id} listed");
+    }
+    assert!(!page.contains(&format!("/messages/{wa_sent}")));
+
+    // Another day: WhatsApp's patience runs out too.
+    backdate(&server, &wa_sent, "status_changed_at", Duration::hours(25));
+    assert_eq!(counts(&server, Default::default()).await.stuck, 3);
+    // News for the SMS: it is not stuck any more.
+    server
+        .messages()
+        .update_statuses(proto::UpdateStatusesRequest {
+            events: vec![proto::StatusEvent {
+                message_id: sms_sent.clone(),
+                status: MessageStatus::Delivered as i32,
+                occurred_at: Some(prost_types::Timestamp {
+                    seconds: Utc::now().timestamp() - 60,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }],
+        })
+        .await
+        .unwrap();
+    let now_stuck = stuck_ids(&server, Default::default()).await;
+    assert!(!now_stuck.contains(&sms_sent));
+    assert_eq!(now_stuck.len(), 2);
+    server.stop().await;
+}
+
+async fn stuck_after_is_configured_per_channel(db: TestDb) {
+    let server = TestServer::start_with(db, |s| s.stuck_after.sms = 1).await;
+    let ids = record(
+        &mut server.messages(),
+        vec![message("sms-sent", Channel::Sms, MessageStatus::Sent)],
+    )
+    .await;
+    backdate(&server, &ids[0], "status_changed_at", Duration::hours(2));
+    assert_eq!(stuck_ids(&server, Default::default()).await, ids);
+    server.stop().await;
+}

@@ -62,6 +62,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Messages,
+    Arrivals,
     Flags,
 }
 
@@ -75,6 +76,9 @@ pub fn page(visitor: &Visitor, title: &str, section: Section, body: Markup) -> M
             body {
                 header {
                     a href="/messages" class=(is(Section::Messages)) { "Messages envoyés · Sent messages" }
+                    @if visitor.caller.may(Action::ReadArrivals) {
+                        a href="/arrivals" class=(is(Section::Arrivals)) { "Arrivals" }
+                    }
                     @if visitor.caller.may(Action::ReadFlags) {
                         a href="/flags" class=(is(Section::Flags)) { "Flag queue" }
                     }

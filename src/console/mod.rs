@@ -2,6 +2,7 @@
 //! funnel and the CSM flag queue, as server-rendered HTML. Pages call the same use
 //! cases as the gRPC handlers (`crate::service`); this layer parses forms, renders
 //! HTML and maps errors to pages. No JavaScript: every page is plain forms and links.
+mod arrivals;
 mod campaigns;
 mod error;
 mod flags;
@@ -38,6 +39,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/messages.csv", get(messages::csv))
         .route("/messages/{id}", get(messages::detail_page))
         .route("/campaigns/{hotel_id}/{campaign_id}", get(campaigns::page))
+        .route("/arrivals", get(arrivals::page))
         .route("/flags", get(flags::queue_page))
         .route("/flags/{id}", post(flags::update))
         .route("/reconcile", post(flags::run_now))

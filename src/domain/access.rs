@@ -67,6 +67,8 @@ pub enum Action {
     ReadFlags,
     UpdateFlag,
     CheckRecipients,
+    /// Which arriving guests have been reached.
+    ReadArrivals,
 }
 
 impl Action {
@@ -80,7 +82,8 @@ impl Action {
             Action::ReadMessages
             | Action::ExportMessages
             | Action::WatchMessages
-            | Action::ReadGuests => &[Role::Agent],
+            | Action::ReadGuests
+            | Action::ReadArrivals => &[Role::Agent],
             Action::RunReconciliation
             | Action::ListRuns
             | Action::ReadFlags

@@ -1,5 +1,6 @@
 //! Pure domain rules: no I/O, no diesel, no tonic.
 pub mod access;
+pub mod arrival;
 pub mod campaign;
 pub mod day_split;
 pub mod email;

@@ -89,6 +89,10 @@ pub const RPC_ACTIONS: &[(&str, Action)] = &[
         "/sentlog.v1.ReconciliationService/CheckRecipients",
         Action::CheckRecipients,
     ),
+    (
+        "/sentlog.v1.ReconciliationService/ListArrivals",
+        Action::ReadArrivals,
+    ),
 ];
 
 /// The action of an RPC path, or None for a path that is not an RPC of sentlog.
@@ -242,7 +246,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(rpcs.len(), 18, "{rpcs:?}");
+        assert_eq!(rpcs.len(), 19, "{rpcs:?}");
         for rpc in &rpcs {
             assert!(action_of(rpc).is_some(), "{rpc} has no access rule");
         }

@@ -13,6 +13,7 @@ use crate::domain::message::optional;
 use crate::proto;
 use crate::proto::reconciliation_service_server::ReconciliationService;
 use crate::service::AppState;
+use crate::service::arrivals::{self, ArrivalsDraft};
 use crate::service::flags::{self as service, FlagFilterDraft};
 use crate::service::recipients;
 
@@ -122,5 +123,17 @@ impl ReconciliationService for ReconciliationApi {
         Ok(Response::new(proto::CheckRecipientsResponse {
             recipients: checks.into_iter().map(Into::into).collect(),
         }))
+    }
+
+    async fn list_arrivals(
+        &self,
+        request: Request<proto::ListArrivalsRequest>,
+    ) -> Result<Response<proto::ListArrivalsResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let (page_size, page_token) = (req.page_size, req.page_token.clone());
+        let draft = ArrivalsDraft::try_from(req).map_err(invalid_argument)?;
+        let page = arrivals::list(&self.state, &caller, draft, page_size, &page_token).await?;
+        Ok(Response::new(page.into()))
     }
 }

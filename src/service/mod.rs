@@ -1,6 +1,7 @@
 //! The use cases both front ends share — the gRPC API and the web console. Each takes
 //! the caller and validated input, applies the caller's hotel scope, and runs the
 //! store, so neither front end holds a query or a rule of its own.
+pub mod arrivals;
 pub mod csv;
 pub mod feed;
 pub mod flags;

@@ -267,3 +267,22 @@ pub fn open_counts(conn: &mut DbConn) -> Result<Vec<(FlagReason, i64)>, StoreErr
         .filter_map(|(r, n)| FlagReason::from_code(r).map(|r| (r, n)))
         .collect())
 }
+
+/// The open (or acknowledged) flag on each of these messages that has one:
+/// (message id, flag id), one query per 500 messages.
+pub fn open_by_message(
+    conn: &mut DbConn,
+    message_ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let open = [FlagState::Open.code(), FlagState::Acknowledged.code()];
+    let mut out = Vec::new();
+    for chunk in message_ids.chunks(500) {
+        let rows: Vec<(String, String)> = with_conn!(conn, c => flags::table
+            .filter(flags::message_id.eq_any(chunk.to_vec()))
+            .filter(flags::state.eq_any(open))
+            .select((flags::message_id, flags::id))
+            .load(c)?);
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -112,6 +112,21 @@ pub fn get(conn: &mut DbConn, hotel_id: &str, pms_guest_id: &str) -> Result<PmsG
     Ok(row.into())
 }
 
+/// The hotel's records whose check-in falls in `[from, to]` (index `pms_guests_check_in`).
+pub fn arriving(
+    conn: &mut DbConn,
+    hotel_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<PmsGuest>, StoreError> {
+    let rows: Vec<GuestRow> = with_conn!(conn, c => pms_guests::table
+        .filter(pms_guests::hotel_id.eq(hotel_id.to_string()))
+        .filter(pms_guests::check_in_date.between(from, to))
+        .select(GuestRow::as_select())
+        .load(c)?);
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
 /// The hotel's records with these guest ids, and those of these reservations: two
 /// set-based queries per 500 keys.
 pub fn lookup(

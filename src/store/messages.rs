@@ -575,6 +575,21 @@ pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> 
     Ok(Counts::from_groups(groups))
 }
 
+/// The hotel's messages whose check-in falls in `[from, to]` (the stay-date index).
+pub fn arriving(
+    conn: &mut DbConn,
+    hotel_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Message>, StoreError> {
+    let rows: Vec<MessageRow> = with_conn!(conn, c => messages::table
+        .filter(messages::hotel_id.eq(hotel_id.to_string()))
+        .filter(messages::check_in_date.between(from, to))
+        .select(MessageRow::as_select())
+        .load(c)?);
+    rows.into_iter().map(Message::try_from).collect()
+}
+
 /// How many messages match `q`, read row by row: for a query that has the stuck
 /// condition, which tallies cannot answer.
 pub fn count_stuck(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {

@@ -129,6 +129,18 @@ async fn call(channel: &Transport, token: Option<&str>, rpc: &str) -> Code {
             ))
             .await,
         ),
+        "ListArrivals" => code(
+            r.list_arrivals(authed(
+                proto::ListArrivalsRequest {
+                    hotel_id: "h1".into(),
+                    check_in_from: "2026-12-01".into(),
+                    check_in_to: "2026-12-03".into(),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await,
+        ),
         other => panic!("no call for {other}"),
     }
 }
@@ -155,6 +167,7 @@ async fn every_rpc_checks_token_and_role(db: TestDb) {
         ("GetFlag", &["csm"]),
         ("UpdateFlag", &["csm"]),
         ("CheckRecipients", &["ingest", "csm"]),
+        ("ListArrivals", &["agent", "csm"]),
     ];
     assert_eq!(table.len(), sentlog::grpc::auth::RPC_ACTIONS.len());
     for (rpc, allowed) in table {

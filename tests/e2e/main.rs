@@ -1,5 +1,6 @@
 //! End-to-end tests: the real server over a real socket, on SQLite and PostgreSQL.
 mod access;
+mod arrivals;
 mod bad_requests;
 mod broken_connections;
 mod common;

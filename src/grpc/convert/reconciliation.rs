@@ -1,11 +1,14 @@
 //! Guests, flags, runs and recipient checks between protobuf and the domain.
 use crate::domain::FieldError;
+use crate::domain::arrival::{Arrival, Reach};
 use crate::domain::flag::{Flag, FlagReason, FlagState};
 use crate::domain::guest::{GuestDraft, PmsGuest};
 use crate::domain::run::ReconciliationRun;
 use crate::proto;
+use crate::service::arrivals::{ArrivalsDraft, ArrivalsPage};
 use crate::service::recipients::RecipientCheck;
 
+use super::messages::enum_list;
 use super::time::{date_to_proto, opt_to_proto, to_proto};
 
 impl From<proto::PmsGuest> for GuestDraft {
@@ -129,5 +132,75 @@ pub fn flag_reason(field: &str, v: i32) -> Result<Option<FlagReason>, FieldError
         v => FlagReason::from_code(v)
             .map(Some)
             .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagReason"))),
+    }
+}
+
+/// A reach state from the wire: UNSPECIFIED is None; an unknown number names the field.
+pub fn reach(field: &str, code: i32) -> Result<Option<Reach>, FieldError> {
+    match code {
+        0 => Ok(None),
+        c => Reach::from_code(c)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(field, format!("{c} is not a ReachState"))),
+    }
+}
+
+impl TryFrom<proto::ListArrivalsRequest> for ArrivalsDraft {
+    type Error = FieldError;
+
+    fn try_from(r: proto::ListArrivalsRequest) -> Result<Self, FieldError> {
+        let proto::ListArrivalsRequest {
+            hotel_id,
+            check_in_from,
+            check_in_to,
+            reach: reach_codes,
+            // Paging is the service's.
+            page_size: _,
+            page_token: _,
+        } = r;
+        Ok(ArrivalsDraft {
+            hotel_id,
+            check_in_from,
+            check_in_to,
+            reach: enum_list("reach", &reach_codes, reach)?,
+        })
+    }
+}
+
+impl From<Arrival> for proto::Arrival {
+    fn from(a: Arrival) -> Self {
+        proto::Arrival {
+            stay_key: a.stay_key,
+            guest_name: a.guest_name.unwrap_or_default(),
+            pms_guest_id: a.pms_guest_id.unwrap_or_default(),
+            pms_reservation_id: a.pms_reservation_id.unwrap_or_default(),
+            check_in_date: date_to_proto(Some(a.check_in_date)),
+            check_out_date: date_to_proto(a.check_out_date),
+            messages: a.messages,
+            reach: a.reach.code(),
+            reached_at: opt_to_proto(a.reached_at),
+            reached_channel: a.reached_channel.map(|c| c.code()).unwrap_or_default(),
+            last_status: a.last_status.map(|s| s.code()).unwrap_or_default(),
+            last_error_category: a.last_error_category.code(),
+            stuck: a.stuck,
+            open_flag_id: a.open_flag_id.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<ArrivalsPage> for proto::ListArrivalsResponse {
+    fn from(p: ArrivalsPage) -> Self {
+        proto::ListArrivalsResponse {
+            arrivals: p.arrivals.into_iter().map(Into::into).collect(),
+            counts: p
+                .counts
+                .into_iter()
+                .map(|(r, count)| proto::ReachCount {
+                    reach: r.code(),
+                    count,
+                })
+                .collect(),
+            next_page_token: p.next_page_token,
+        }
     }
 }

@@ -1,0 +1,1 @@
+DROP INDEX pms_guests_check_in;

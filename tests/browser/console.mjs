@@ -70,6 +70,19 @@ try {
   assert.ok(await page.$('svg rect'), 'the funnel is drawn');
   await shot('campaign');
 
+  step('arrivals of the next weeks, and the not-reached ones');
+  const today = new Date().toISOString().slice(0, 10);
+  const later = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  await page.goto(`${base}/arrivals?hotel=paris-opera&from=${today}&to=${later}`);
+  assert.match(await page.textContent('h1'), /Arrivals/);
+  const stays = await page.$$eval('tbody tr', (trs) => trs.length);
+  assert.ok(stays > 0, 'stays arrive at the demo hotel');
+  await shot('arrivals');
+  await page.click('div.counts a:has-text("Not reached")');
+  await page.waitForURL(/reach=NOT_REACHED/);
+  const reaches = await page.$$eval('tbody tr', (trs) => trs.map((tr) => tr.className));
+  assert.ok(reaches.every((c) => c === 'reach-NOT_REACHED'), `only not reached: ${reaches}`);
+
   step('run a reconciliation pass, then resolve a flag');
   await page.goto(`${base}/flags`);
   await page.click('text=Run reconciliation now');

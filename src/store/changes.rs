@@ -4,14 +4,13 @@
 //! SQLite has one process: its changes are fanned out in memory by the caller.
 use crate::domain::message::ChangedMessage;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 use super::StoreError;
 use crate::domain::message::MessageStatus;
 
 pub const CHANNEL: &str = "sentlog_changes";
 /// NOTIFY payloads are limited to 8000 bytes: ids go in groups.
-const IDS_PER_NOTIFY: usize = 100;
+pub const IDS_PER_NOTIFY: usize = 100;
 
 /// `id` or `id:previous-status-code`, separated by commas.
 pub fn encode(changes: &[ChangedMessage]) -> String {
@@ -40,29 +39,6 @@ pub fn decode(payload: &str) -> Vec<ChangedMessage> {
             },
         })
         .collect()
-}
-
-/// Sends the change notifications inside the current transaction (PostgreSQL only).
-pub trait NotifyChanges {
-    fn notify_changes(&mut self, changes: &[ChangedMessage]) -> Result<(), StoreError>;
-}
-
-impl NotifyChanges for diesel::PgConnection {
-    fn notify_changes(&mut self, changes: &[ChangedMessage]) -> Result<(), StoreError> {
-        for chunk in changes.chunks(IDS_PER_NOTIFY) {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<Text, _>(CHANNEL)
-                .bind::<Text, _>(encode(chunk))
-                .execute(self)?;
-        }
-        Ok(())
-    }
-}
-
-impl NotifyChanges for diesel::SqliteConnection {
-    fn notify_changes(&mut self, _changes: &[ChangedMessage]) -> Result<(), StoreError> {
-        Ok(())
-    }
 }
 
 /// A dedicated PostgreSQL connection listening for change notifications.

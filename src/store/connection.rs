@@ -25,6 +25,17 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+impl DbConn {
+    /// Which backend this connection speaks: for choices of a value (a chunk size, a
+    /// plan hint), not of a statement (those are `Dialect` methods).
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
 /// Runs one body on the concrete connection, whichever backend it is: the body is
 /// compiled once per backend, so dialect features (ON CONFLICT, RETURNING) stay typed.
 #[macro_export]

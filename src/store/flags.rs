@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
+use super::dialect::Dialect;
 use super::schema::flags;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
@@ -104,7 +105,7 @@ impl TryFrom<FlagRow> for Flag {
 /// Inserts new flags; one whose message already has an open flag is not raised (the
 /// unique index on open flags decides, so two passes cannot both raise one).
 /// Returns the flags raised.
-pub fn insert_new<C: InsertFlags>(c: &mut C, new: &[Flag]) -> Result<Vec<Flag>, StoreError> {
+pub fn insert_new<C: Dialect>(c: &mut C, new: &[Flag]) -> Result<Vec<Flag>, StoreError> {
     let rows: Vec<FlagRow> = new.iter().map(FlagRow::from).collect();
     let mut raised = Vec::new();
     for chunk in rows.chunks(CHUNK) {
@@ -113,26 +114,6 @@ pub fn insert_new<C: InsertFlags>(c: &mut C, new: &[Flag]) -> Result<Vec<Flag>, 
     }
     Ok(raised)
 }
-
-pub trait InsertFlags {
-    fn insert_flags_chunk(&mut self, rows: &[FlagRow]) -> Result<Vec<String>, StoreError>;
-}
-
-macro_rules! impl_insert_flags {
-    ($conn:ty) => {
-        impl InsertFlags for $conn {
-            fn insert_flags_chunk(&mut self, rows: &[FlagRow]) -> Result<Vec<String>, StoreError> {
-                Ok(diesel::insert_into(flags::table)
-                    .values(rows)
-                    .on_conflict_do_nothing()
-                    .returning(flags::id)
-                    .get_results(self)?)
-            }
-        }
-    };
-}
-impl_insert_flags!(diesel::PgConnection);
-impl_insert_flags!(diesel::SqliteConnection);
 
 /// One flag of a visible hotel (empty: any hotel).
 pub fn get(conn: &mut DbConn, id: &str, hotel_ids: &[String]) -> Result<Flag, StoreError> {

@@ -8,8 +8,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
-use super::changes::NotifyChanges;
 use super::connection::{from_db, to_db};
+use super::dialect::Dialect;
 use super::schema::{campaigns, messages};
 use super::status_events::{HistoryRow, insert_history};
 use super::tallies;
@@ -200,9 +200,9 @@ fn record_once(
     now: DateTime<Utc>,
 ) -> Result<Vec<Recorded>, StoreError> {
     let now = truncate_micros(now);
-    let rows_per_insert = match conn {
-        DbConn::Pg(_) => PG_INSERT_CHUNK,
-        DbConn::Sqlite(_) => INSERT_CHUNK,
+    let rows_per_insert = match conn.backend() {
+        super::Backend::Postgres => PG_INSERT_CHUNK,
+        super::Backend::Sqlite => INSERT_CHUNK,
     };
     with_conn!(conn, c => c.write_transaction(|c| {
         // Ids already recorded for the batch's pairs: one query per hotel.
@@ -523,7 +523,7 @@ fn sorts_matches(conn: &DbConn, q: &MessageQuery) -> bool {
     let stay_range = [q.check_in, q.check_out]
         .iter()
         .any(|r| r.from.is_some() || r.to.is_some());
-    matches!(conn, DbConn::Pg(_)) && stay_range
+    conn.backend() == super::Backend::Postgres && stay_range
 }
 
 /// The rows of one page of `q` (campaign names already resolved), newest first.

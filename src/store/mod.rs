@@ -2,6 +2,7 @@
 //! database URL; every query runs on a blocking thread, never on the async executor.
 pub mod changes;
 pub mod connection;
+pub mod dialect;
 pub mod erasure;
 pub mod explain;
 pub mod flags;
@@ -18,14 +19,10 @@ pub mod tallies;
 use std::time::Duration;
 
 use diesel::r2d2::{Pool, PooledConnection};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use crate::with_conn;
 pub use connection::{Backend, DbConn, DbManager, WriteTransaction};
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-/// Serialises migrations between instances starting together on one PostgreSQL.
-const MIGRATION_LOCK_KEY: i64 = 0x5e47_1061;
+use dialect::Dialect;
 
 /// What can go wrong below the gRPC layer.
 #[derive(Debug, thiserror::Error)]
@@ -148,17 +145,8 @@ impl Store {
     /// Applies pending migrations (the binary embeds them).
     pub fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let result = match &mut *conn {
-            DbConn::Pg(c) => {
-                use diesel::connection::SimpleConnection;
-                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-                let r = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
-                r
-            }
-            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-        };
-        result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let result = with_conn!(&mut *conn, c => c.migrate());
+        result?;
         drop(conn);
         self.refresh_statistics()
     }
@@ -167,26 +155,13 @@ impl Store {
     /// counts can read the covering index alone, and refreshes statistics. The
     /// benchmark calls it after seeding (autovacuum is off on this machine kind).
     pub fn vacuum_after_bulk_load(&self) -> Result<(), StoreError> {
-        use diesel::connection::SimpleConnection;
-        let mut conn = self.conn()?;
-        if let DbConn::Pg(c) = &mut *conn {
-            c.batch_execute(
-                "VACUUM (ANALYZE) messages, status_events, pms_guests, message_tallies",
-            )?;
-        }
-        Ok(())
+        with_conn!(&mut *self.conn()?, c => c.vacuum_after_bulk_load())
     }
 
     /// Writes every dirty page out now (a PostgreSQL CHECKPOINT, a SQLite WAL
     /// checkpoint), so a benchmark after a bulk load does not measure its write-back.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        use diesel::connection::SimpleConnection;
-        let mut conn = self.conn()?;
-        match &mut *conn {
-            DbConn::Pg(c) => c.batch_execute("CHECKPOINT")?,
-            DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?,
-        }
-        Ok(())
+        with_conn!(&mut *self.conn()?, c => c.checkpoint())
     }
 
     /// Refreshes the planner's table statistics. SQLite never gathers them by itself:
@@ -198,21 +173,13 @@ impl Store {
     /// table planned with its first statistics slowed batch recording from ~6,000 to
     /// ~400 messages/s at 600,000 messages; ANALYZE samples, under a second at 1M.
     pub fn refresh_statistics(&self) -> Result<(), StoreError> {
-        use diesel::connection::SimpleConnection;
-        let mut conn = self.conn()?;
-        match &mut *conn {
-            DbConn::Sqlite(c) => c.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?,
-            DbConn::Pg(c) => {
-                c.batch_execute("ANALYZE messages, status_events, campaigns, pms_guests, flags")?
-            }
-        }
-        Ok(())
+        with_conn!(&mut *self.conn()?, c => c.analyze())
     }
 
     /// Folds the tallies appended by writes into the settled ones (see
     /// `tallies::settle`); the server does it every 30 s.
     pub fn settle_tallies(&self) -> Result<(), StoreError> {
-        tallies::settle(&mut *self.conn()?)
+        with_conn!(&mut *self.conn()?, c => c.settle_tallies())
     }
 
     /// Runs blocking database work on the blocking pool.

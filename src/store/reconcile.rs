@@ -2,10 +2,10 @@
 //! per chunk the flags raised plus the "checked" marks, in one transaction.
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::connection::{from_db, to_db};
-use super::flags::{InsertFlags, insert_new};
+use super::dialect::Dialect;
+use super::flags::insert_new;
 use super::schema::{messages, reconciliation_checks as checks};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
@@ -109,7 +109,7 @@ pub fn candidates(
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = checks, treat_none_as_default_value = false)]
-struct CheckRow {
+pub struct CheckRow {
     message_id: String,
     checked_at: NaiveDateTime,
     message_updated_at: NaiveDateTime,
@@ -139,63 +139,19 @@ pub fn record_chunk(
     }))
 }
 
-fn upsert_checks<C: UpsertChecks + InsertFlags>(
-    c: &mut C,
-    rows: &[CheckRow],
-) -> Result<(), StoreError> {
+fn upsert_checks<C: Dialect>(c: &mut C, rows: &[CheckRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(500) {
         c.upsert_checks_chunk(chunk)?;
     }
     Ok(())
 }
 
-trait UpsertChecks {
-    fn upsert_checks_chunk(&mut self, rows: &[CheckRow]) -> Result<(), StoreError>;
-}
-
-macro_rules! impl_upsert_checks {
-    ($conn:ty) => {
-        impl UpsertChecks for $conn {
-            fn upsert_checks_chunk(&mut self, rows: &[CheckRow]) -> Result<(), StoreError> {
-                diesel::insert_into(checks::table)
-                    .values(rows)
-                    .on_conflict(checks::message_id)
-                    .do_update()
-                    .set((
-                        checks::checked_at.eq(excluded(checks::checked_at)),
-                        checks::message_updated_at.eq(excluded(checks::message_updated_at)),
-                    ))
-                    .execute(self)?;
-                Ok(())
-            }
-        }
-    };
-}
-impl_upsert_checks!(diesel::PgConnection);
-impl_upsert_checks!(diesel::SqliteConnection);
-
 /// Tries to become the one pass running across every instance on this PostgreSQL
 /// (a session advisory lock held by `conn` until [`release_pass_lock`]). SQLite: true.
 pub fn try_pass_lock(conn: &mut DbConn) -> Result<bool, StoreError> {
-    match conn {
-        DbConn::Pg(c) => Ok(
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-                "pg_try_advisory_lock({PASS_LOCK_KEY})"
-            )))
-            .get_result(c)?,
-        ),
-        DbConn::Sqlite(_) => Ok(true),
-    }
+    with_conn!(conn, c => c.try_pass_lock())
 }
 
 pub fn release_pass_lock(conn: &mut DbConn) -> Result<(), StoreError> {
-    if let DbConn::Pg(c) = conn {
-        diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-            "pg_advisory_unlock({PASS_LOCK_KEY})"
-        )))
-        .get_result::<bool>(c)?;
-    }
-    Ok(())
+    with_conn!(conn, c => c.release_pass_lock())
 }
-
-const PASS_LOCK_KEY: i64 = 0x5e47_2ec0;

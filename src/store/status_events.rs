@@ -13,8 +13,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
-use super::changes::NotifyChanges;
 use super::connection::{from_db, to_db};
+use super::dialect::Dialect;
 use super::schema::{messages, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
@@ -32,7 +32,7 @@ const UPDATE_CHUNK: usize = 1000;
 /// The status part of a message row, and what the rules need to judge an event.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages)]
-struct StateRow {
+pub struct StateRow {
     id: String,
     channel: i32,
     provider: Option<String>,
@@ -117,36 +117,12 @@ impl HistoryRow {
 }
 
 /// Inserts history rows in chunks; an event already kept is left as it is.
-pub fn insert_history<C>(c: &mut C, rows: &[HistoryRow]) -> Result<(), StoreError>
-where
-    C: DieselInsertHistory,
-{
+pub fn insert_history<C: Dialect>(c: &mut C, rows: &[HistoryRow]) -> Result<(), StoreError> {
     for chunk in rows.chunks(HISTORY_CHUNK) {
         c.insert_history_chunk(chunk)?;
     }
     Ok(())
 }
-
-/// `INSERT ... ON CONFLICT DO NOTHING` for history, on each concrete connection.
-pub trait DieselInsertHistory {
-    fn insert_history_chunk(&mut self, rows: &[HistoryRow]) -> Result<(), StoreError>;
-}
-
-macro_rules! impl_insert_history {
-    ($conn:ty) => {
-        impl DieselInsertHistory for $conn {
-            fn insert_history_chunk(&mut self, rows: &[HistoryRow]) -> Result<(), StoreError> {
-                diesel::insert_into(status_events::table)
-                    .values(rows)
-                    .on_conflict_do_nothing()
-                    .execute(self)?;
-                Ok(())
-            }
-        }
-    };
-}
-impl_insert_history!(diesel::PgConnection);
-impl_insert_history!(diesel::SqliteConnection);
 
 /// What a batch did: a result per event, and the messages whose status changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +139,7 @@ pub fn apply(
     hotel_ids: &[String],
     now: DateTime<Utc>,
 ) -> Result<Applied, StoreError> {
-    let numbered_placeholders = matches!(conn, DbConn::Pg(_));
+    let numbered_placeholders = conn.backend() == super::Backend::Postgres;
     with_conn!(conn, c => c.write_transaction(|c| {
         // 1. Provider references -> message ids (within the caller's hotels).
         let refs: Vec<&String> = events
@@ -247,7 +223,7 @@ pub fn apply(
 }
 
 /// Reads the messages' status columns; PostgreSQL locks the rows, in id order.
-fn lock_states<C: LockStates>(
+fn lock_states<C: Dialect>(
     c: &mut C,
     ids: &[String],
     hotel_ids: &[String],
@@ -257,58 +233,6 @@ fn lock_states<C: LockStates>(
         out.extend(c.lock_states_chunk(chunk, hotel_ids)?);
     }
     Ok(out)
-}
-
-trait LockStates {
-    fn lock_states_chunk(
-        &mut self,
-        ids: &[String],
-        hotel_ids: &[String],
-    ) -> Result<Vec<StateRow>, StoreError>;
-}
-
-macro_rules! states_query {
-    ($ids:expr, $hotel_ids:expr) => {{
-        let mut q = messages::table
-            .filter(messages::id.eq_any($ids.to_vec()))
-            .order(messages::id)
-            .select(StateRow::as_select())
-            .into_boxed();
-        if !$hotel_ids.is_empty() {
-            q = q.filter(messages::hotel_id.eq_any($hotel_ids.to_vec()));
-        }
-        q
-    }};
-}
-
-impl LockStates for diesel::PgConnection {
-    fn lock_states_chunk(
-        &mut self,
-        ids: &[String],
-        hotel_ids: &[String],
-    ) -> Result<Vec<StateRow>, StoreError> {
-        let q = messages::table
-            .filter(messages::id.eq_any(ids.to_vec()))
-            .order(messages::id)
-            .select(StateRow::as_select())
-            .for_update();
-        Ok(if hotel_ids.is_empty() {
-            q.load(self)?
-        } else {
-            q.filter(messages::hotel_id.eq_any(hotel_ids.to_vec()))
-                .load(self)?
-        })
-    }
-}
-
-impl LockStates for diesel::SqliteConnection {
-    fn lock_states_chunk(
-        &mut self,
-        ids: &[String],
-        hotel_ids: &[String],
-    ) -> Result<Vec<StateRow>, StoreError> {
-        Ok(states_query!(ids, hotel_ids).load(self)?)
-    }
 }
 
 /// One UPDATE for many messages: `WITH v(...) AS (VALUES ...) UPDATE ... FROM v`, a form

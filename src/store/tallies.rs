@@ -103,7 +103,7 @@ const SETTLE_LOCK_KEY: i64 = 0x5e47_7a11;
 /// (only those: a fold reads the pending rows and the keys they touch, never the whole
 /// table). Does nothing when another instance is settling. SQLite's triggers update
 /// tallies in place (one writer at a time), so it has nothing to settle.
-pub fn settle(conn: &mut DbConn) -> Result<(), StoreError> {
+pub fn settle_pg(c: &mut diesel::PgConnection) -> Result<(), StoreError> {
     use super::WriteTransaction;
     use diesel::sql_types::{Bool, Date, Text};
     use std::collections::BTreeMap;
@@ -120,9 +120,6 @@ pub fn settle(conn: &mut DbConn) -> Result<(), StoreError> {
         #[diesel(sql_type = Date)]
         day: chrono::NaiveDate,
     }
-    let DbConn::Pg(c) = conn else {
-        return Ok(());
-    };
     c.write_transaction(|c| {
         let lock: Locked = diesel::sql_query(format!(
             "SELECT pg_try_advisory_xact_lock({SETTLE_LOCK_KEY}) AS locked"

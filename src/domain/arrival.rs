@@ -238,39 +238,12 @@ mod tests {
 
     fn message(id: &str, reservation: &str, channel: Channel, status: MessageStatus) -> Message {
         let at = Utc.timestamp_opt(1_790_000_000, 0).unwrap();
-        Message {
-            id: id.into(),
-            hotel_id: "h".into(),
-            external_id: id.into(),
-            phone_region: None,
-            campaign_id: None,
-            campaign_name: None,
-            channel,
-            recipient_phone: Some("+33612345678".into()),
-            phone_valid: true,
-            recipient_email: None,
-            guest_name: Some("Camille Martin".into()),
-            pms_guest_id: None,
-            pms_reservation_id: (!reservation.is_empty()).then(|| reservation.to_string()),
-            check_in_date: Some(day(10)),
-            check_out_date: Some(day(12)),
-            status,
-            scheduled_at: None,
-            provider: None,
-            provider_message_id: None,
-            template_name: None,
-            error_code: None,
-            error_message: None,
-            error_category: ErrorCategory::None,
-            created_at: at,
-            updated_at: at,
-            status_changed_at: at,
-            sent_at: None,
-            delivered_at: matches!(status, MessageStatus::Delivered).then_some(at),
-            read_at: None,
-            failed_at: None,
-            stuck: false,
-        }
+        let mut m = crate::domain::testing::message(id, channel, status, at);
+        m.pms_reservation_id = (!reservation.is_empty()).then(|| reservation.to_string());
+        m.check_in_date = Some(day(10));
+        m.check_out_date = Some(day(12));
+        m.delivered_at = matches!(status, MessageStatus::Delivered).then_some(at);
+        m
     }
 
     fn guest(id: &str, reservation: &str, check_in: u32) -> PmsGuest {
@@ -354,11 +327,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let mut shuffled = messages.clone();
-            let mut rng = seed;
-            for i in (1..shuffled.len()).rev() {
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                shuffled.swap(i, (rng >> 33) as usize % (i + 1));
-            }
+            crate::domain::testing::shuffle(&mut shuffled, seed);
             let none = HashMap::new();
             let a = arrivals(&messages, &[], &none, day(1), day(31));
             let b = arrivals(&shuffled, &[], &none, day(1), day(31));

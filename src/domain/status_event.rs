@@ -486,11 +486,7 @@ mod tests {
                 seed in any::<u64>(),
             ) {
                 let mut shuffled = events.clone();
-                let mut rng = seed;
-                for i in (1..shuffled.len()).rev() {
-                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    shuffled.swap(i, (rng >> 33) as usize % (i + 1));
-                }
+                crate::domain::testing::shuffle(&mut shuffled, seed);
                 let (_, a) = run(&events);
                 let (_, b) = run(&shuffled);
                 prop_assert_eq!(&a["m1"].state, &b["m1"].state);

@@ -94,39 +94,10 @@ mod tests {
     }
 
     fn message(channel: Channel, status: MessageStatus, changed: i64) -> Message {
-        Message {
-            id: "m".into(),
-            hotel_id: "h".into(),
-            external_id: "e".into(),
-            phone_region: None,
-            campaign_id: None,
-            campaign_name: None,
-            channel,
-            recipient_phone: None,
-            phone_valid: true,
-            recipient_email: None,
-            guest_name: None,
-            pms_guest_id: None,
-            pms_reservation_id: None,
-            check_in_date: None,
-            check_out_date: None,
-            status,
-            scheduled_at: None,
-            provider: None,
-            provider_message_id: None,
-            template_name: None,
-            error_code: None,
-            error_message: None,
-            error_category: Default::default(),
-            created_at: at(0),
-            updated_at: at(changed),
-            status_changed_at: at(changed),
-            sent_at: None,
-            delivered_at: None,
-            read_at: None,
-            failed_at: None,
-            stuck: false,
-        }
+        let mut m = crate::domain::testing::message("m", channel, status, at(0));
+        m.status_changed_at = at(changed);
+        m.updated_at = at(changed);
+        m
     }
 
     #[test]

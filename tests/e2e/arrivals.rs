@@ -219,15 +219,7 @@ async fn arrivals_cover_every_reach_state_and_page(db: TestDb) {
     assert_eq!(paged, seen.into_iter().map(|(k, _)| k).collect::<Vec<_>>());
 
     // The console's page: counts on top, a click filters.
-    let console = format!(
-        "http://{}",
-        server
-            .server
-            .as_ref()
-            .unwrap()
-            .console_addr
-            .expect("console on")
-    );
+    let console = server.console_url();
     let get = |path: String| async move {
         let r = reqwest::get(path).await.unwrap();
         (r.status(), r.text().await.unwrap())

@@ -152,6 +152,12 @@ impl TestServer {
         ReconciliationServiceClient::new(self.channel.clone())
     }
 
+    /// The web console's base URL (`http://127.0.0.1:PORT`).
+    pub fn console_url(&self) -> String {
+        let server = self.server.as_ref().expect("running");
+        format!("http://{}", server.console_addr.expect("console on"))
+    }
+
     pub fn store(&self) -> &sentlog::store::Store {
         &self.server.as_ref().expect("running").state.store
     }

@@ -135,15 +135,7 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
     }
 
     // The console's count and filter say the same.
-    let console = format!(
-        "http://{}",
-        server
-            .server
-            .as_ref()
-            .unwrap()
-            .console_addr
-            .expect("console on")
-    );
+    let console = server.console_url();
     let page = reqwest::get(format!("{console}/messages"))
         .await
         .unwrap()

@@ -9,6 +9,7 @@ mod flags;
 mod form;
 mod layout;
 mod messages;
+mod signin;
 mod visitor;
 
 use std::sync::Arc;
@@ -33,8 +34,8 @@ pub struct Console {
 pub fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/messages") }))
-        .route("/signin", get(visitor::signin_page).post(visitor::signin))
-        .route("/signout", post(visitor::signout))
+        .route("/signin", get(signin::signin_page).post(signin::signin))
+        .route("/signout", post(signin::signout))
         .route("/messages", get(messages::list_page))
         .route("/messages.csv", get(messages::csv))
         .route("/messages/{id}", get(messages::detail_page))

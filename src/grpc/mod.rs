@@ -1,5 +1,6 @@
 //! The gRPC layer: authenticates, converts protobuf to domain values (validating as it
-//! goes), calls the store, converts back, and maps errors. No SQL, no rules.
+//! goes), makes one call into `service`, converts back, and maps errors. No SQL, no
+//! rules.
 pub mod auth;
 pub mod caller;
 pub mod client;

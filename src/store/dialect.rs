@@ -19,10 +19,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
 use super::changes::{CHANNEL, IDS_PER_NOTIFY, encode};
-use super::flags::FlagRow;
-use super::reconcile::CheckRow;
+use super::rows::{CheckRow, FlagRow, HistoryRow, StateRow};
 use super::schema::{flags, messages, reconciliation_checks as checks, status_events};
-use super::status_events::{HistoryRow, StateRow};
 use crate::domain::message::ChangedMessage;
 
 /// Serialises reconciliation passes across instances on one PostgreSQL.

@@ -1,10 +1,11 @@
 //! Flags: raised by the reconciliation, worked by CSMs.
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::rows::FlagRow;
 use super::schema::flags;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
@@ -13,32 +14,6 @@ use crate::domain::page::Cursor;
 use crate::with_conn;
 
 const CHUNK: usize = 500;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = flags, treat_none_as_default_value = false)]
-pub struct FlagRow {
-    pub id: String,
-    pub hotel_id: String,
-    pub message_id: String,
-    pub run_id: Option<String>,
-    pub reason: i32,
-    pub detail: String,
-    pub message_phone: Option<String>,
-    pub pms_phone: Option<String>,
-    pub suggested_phone: Option<String>,
-    pub message_email: Option<String>,
-    pub pms_email: Option<String>,
-    pub guest_name: Option<String>,
-    pub campaign_name: Option<String>,
-    pub error_category: i32,
-    pub corrected_phone: Option<String>,
-    pub state: i32,
-    pub resolution: Option<String>,
-    pub note: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub resolved_by: Option<String>,
-}
 
 impl From<&Flag> for FlagRow {
     fn from(f: &Flag) -> Self {

@@ -10,8 +10,9 @@ use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::rows::HistoryRow;
 use super::schema::{campaigns, messages};
-use super::status_events::{HistoryRow, insert_history};
+use super::status_events::insert_history;
 use super::tallies;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::day_split;

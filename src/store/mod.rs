@@ -11,6 +11,7 @@ pub mod messages;
 pub mod recipients;
 pub mod reconcile;
 pub mod retention;
+pub mod rows;
 pub mod runs;
 pub mod schema;
 pub mod status_events;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
 use super::flags::insert_new;
+use super::rows::CheckRow;
 use super::schema::{messages, reconciliation_checks as checks};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
@@ -105,14 +106,6 @@ pub fn candidates(
             })
         })
         .collect())
-}
-
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = checks, treat_none_as_default_value = false)]
-pub struct CheckRow {
-    message_id: String,
-    checked_at: NaiveDateTime,
-    message_updated_at: NaiveDateTime,
 }
 
 /// Records one chunk's outcome atomically: the flags (one open flag per message at

@@ -15,6 +15,7 @@ use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::rows::{HistoryRow, StateRow};
 use super::schema::{messages, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
@@ -28,25 +29,6 @@ const HISTORY_CHUNK: usize = 500;
 /// Messages per UPDATE: 11 parameters each, under SQLite's 32,766 for a whole batch
 /// (at most 1000 events), so the tally trigger runs once and appends one set of tallies.
 const UPDATE_CHUNK: usize = 1000;
-
-/// The status part of a message row, and what the rules need to judge an event.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = messages)]
-pub struct StateRow {
-    id: String,
-    channel: i32,
-    provider: Option<String>,
-    status: i32,
-    status_changed_at: NaiveDateTime,
-    status_event_id: String,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    error_category: i32,
-    sent_at: Option<NaiveDateTime>,
-    delivered_at: Option<NaiveDateTime>,
-    read_at: Option<NaiveDateTime>,
-    failed_at: Option<NaiveDateTime>,
-}
 
 impl StateRow {
     fn current(&self) -> Result<Current, StoreError> {
@@ -73,20 +55,6 @@ impl StateRow {
             failed_at: self.failed_at.map(from_db),
         })
     }
-}
-
-#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
-#[diesel(table_name = status_events, treat_none_as_default_value = false)]
-pub struct HistoryRow {
-    pub message_id: String,
-    pub event_id: String,
-    pub status: i32,
-    pub occurred_at: NaiveDateTime,
-    pub received_at: NaiveDateTime,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub error_category: i32,
-    pub outcome: i32,
 }
 
 impl HistoryRow {

@@ -132,6 +132,8 @@ pub fn arrivals(
     for m in messages {
         stays.entry(stay_key(m)).or_default().push(m);
     }
+    // Every stay a message names, in the range or not: a guest of one has messages.
+    let messaged: std::collections::HashSet<String> = stays.keys().cloned().collect();
     let guest_of: HashMap<String, &PmsGuest> =
         guests.iter().map(|g| (guest_stay_key(g), g)).collect();
     let mut out = Vec::new();
@@ -187,14 +189,12 @@ pub fn arrivals(
             stay_key: key,
         });
     }
-    let with_messages: std::collections::HashSet<String> =
-        out.iter().map(|a| a.stay_key.clone()).collect();
     for g in guests {
         let key = guest_stay_key(g);
         let Some(check_in_date) = g.check_in_date.filter(|d| (from..=to).contains(d)) else {
             continue;
         };
-        if with_messages.contains(&key) || messages.iter().any(|m| stay_key(m) == key) {
+        if messaged.contains(&key) {
             continue;
         }
         out.push(Arrival {

@@ -95,9 +95,10 @@ pub async fn list(
         .into_iter()
         .filter(|a| reach.is_empty() || reach.contains(&a.reach))
         .filter(|a| {
-            after
-                .as_ref()
-                .is_none_or(|c| (key(a).at, &key(a).id) > (c.at, &c.id))
+            after.as_ref().is_none_or(|c| {
+                let k = key(a);
+                (k.at, &k.id) > (c.at, &c.id)
+            })
         })
         .take(limit + 1)
         .collect();

@@ -69,20 +69,7 @@ pub async fn count(state: &AppState, query: MessageQuery) -> Result<Counts, Serv
     let since = state.stuck_after.since(Utc::now());
     state
         .store
-        .run(move |c| {
-            let mut counts = store::count(c, &query)?;
-            counts.stuck = match query.stuck {
-                Some(_) => counts.total,
-                None => store::count_stuck(
-                    c,
-                    &MessageQuery {
-                        stuck: Some(since),
-                        ..query
-                    },
-                )?,
-            };
-            Ok(counts)
-        })
+        .run(move |c| store::count(c, &query, Some(since)))
         .await
         .map_err(ServiceError::store("message"))
 }

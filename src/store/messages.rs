@@ -553,7 +553,13 @@ fn page_rows(
 
 /// Counts from the tallies where they can answer (whole days of recording time, and
 /// the partial days at the range's edges from the rows), from the rows otherwise.
-pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> {
+/// With `stuck_now`, also how many of them are stuck at that instant (read row by
+/// row: tallies know statuses, not waiting times), with the same campaign names.
+pub fn count(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    stuck_now: Option<StuckSince>,
+) -> Result<Counts, StoreError> {
     let names = campaign_names(conn, q)?;
     if names.as_ref().is_some_and(|n| n.is_empty()) {
         return Ok(Counts::default());
@@ -573,7 +579,21 @@ pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<Counts, StoreError> 
     } else {
         groups = count_rows(conn, q, names)?;
     }
-    Ok(Counts::from_groups(groups))
+    let mut counts = Counts::from_groups(groups);
+    counts.stuck = match (q.stuck, stuck_now) {
+        (Some(_), _) => counts.total,
+        (None, Some(since)) => {
+            let q = MessageQuery {
+                stuck: Some(since),
+                ..q.clone()
+            };
+            with_conn!(conn, c => matching!(messages::table, &q, names)
+                .select(count_star())
+                .first::<i64>(c)?)
+        }
+        (None, None) => 0,
+    };
+    Ok(counts)
 }
 
 /// The hotel's messages whose check-in falls in `[from, to]` (the stay-date index).
@@ -589,19 +609,6 @@ pub fn arriving(
         .select(MessageRow::as_select())
         .load(c)?);
     rows.into_iter().map(Message::try_from).collect()
-}
-
-/// How many messages match `q`, read row by row: for a query that has the stuck
-/// condition, which tallies cannot answer.
-pub fn count_stuck(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
-    let names = campaign_names(conn, q)?;
-    if names.as_ref().is_some_and(|n| n.is_empty()) {
-        return Ok(0);
-    }
-    let names = names.as_ref();
-    Ok(with_conn!(conn, c => matching!(messages::table, q, names)
-        .select(count_star())
-        .first::<i64>(c)?))
 }
 
 /// Matching messages read one by one, grouped.
@@ -730,7 +737,7 @@ pub fn campaign_counts(
     };
     Ok(CampaignCounts {
         campaign_name,
-        by_status: count(conn, &q)?.by_status,
+        by_status: count(conn, &q, None)?.by_status,
     })
 }
 

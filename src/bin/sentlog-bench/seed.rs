@@ -194,7 +194,7 @@ pub fn message_query(
 /// What an earlier run seeded: the table's size and the big hotel's phones.
 pub fn seeded_before(store: &Store, table: &mut Table) -> anyhow::Result<Seeded> {
     let mut conn = store.conn()?;
-    let all = messages::count(&mut conn, &MessageQuery::default())?;
+    let all = messages::count(&mut conn, &MessageQuery::default(), None)?;
     table.add("messages (seeded before)", all.total.to_string());
     let big = MessageQuery {
         hotel_ids: vec!["hotel-00".into()],

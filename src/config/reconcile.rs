@@ -22,6 +22,11 @@ pub struct ReconcileSettings {
     pub statuses: Vec<String>,
     /// Messages per chunk (one PMS call per hotel per chunk).
     pub chunk_size: usize,
+    /// Failures to one address before soft evidence (the PMS holds the same number)
+    /// raises a flag.
+    pub confirm_after_failures: usize,
+    /// A check-in this many days away or fewer makes a stay urgent.
+    pub urgent_days: i64,
 }
 
 impl Default for ReconcileSettings {
@@ -30,6 +35,8 @@ impl Default for ReconcileSettings {
             schedule: DEFAULT_RECONCILE_CRON.into(),
             statuses: vec!["UNDELIVERED".into(), "FAILED".into()],
             chunk_size: DEFAULT_CHUNK,
+            confirm_after_failures: 2,
+            urgent_days: 2,
         }
     }
 }
@@ -66,6 +73,18 @@ pub(super) fn validate(
         return Err(invalid(
             "reconcile.chunk_size",
             "must be between 1 and 5000",
+        ));
+    }
+    if !(1..=100).contains(&reconcile.confirm_after_failures) {
+        return Err(invalid(
+            "reconcile.confirm_after_failures",
+            "must be between 1 and 100",
+        ));
+    }
+    if !(0..=60).contains(&reconcile.urgent_days) {
+        return Err(invalid(
+            "reconcile.urgent_days",
+            "must be between 0 and 60 days",
         ));
     }
     let schedule = reconcile.schedule.trim();

@@ -102,7 +102,7 @@ fn filters(visitor: &Visitor, form: &MessageFilterForm) -> Markup {
             fieldset {
                 legend { "Channel" }
                 @for c in Channel::ALL {
-                    label { input type="checkbox" name="channel" value=(c.name()) checked[form.has(&form.channels, c.name())]; " " (channel_label(c)) } " "
+                    label { input type="checkbox" name="channel" value=(c.name()) checked[form.has(&form.channels, c.name())]; " " (Channel::label(c)) } " "
                 }
             }
             fieldset {
@@ -117,14 +117,6 @@ fn filters(visitor: &Visitor, form: &MessageFilterForm) -> Markup {
             button type="submit" { "Filter" }
             a href="/messages" { "Reset" }
         }
-    }
-}
-
-fn channel_label(c: Channel) -> &'static str {
-    match c {
-        Channel::Whatsapp => "WhatsApp",
-        Channel::Sms => "SMS",
-        Channel::Email => "Email",
     }
 }
 
@@ -179,7 +171,7 @@ fn list_body(
                             td.t { a href={"/messages/" (m.id)} { (time(m.created_at)) } }
                             @if many_hotels { td { (m.hotel_id) } }
                             td { (layout::status(m.status)) @if m.stuck { " " small.stuck { "stuck" } } }
-                            td { (channel_label(m.channel)) }
+                            td { (Channel::label(m.channel)) }
                             td.recipient {
                                 @match m.channel {
                                     Channel::Email => (m.recipient_email.as_deref().unwrap_or("")),
@@ -244,7 +236,7 @@ pub async fn detail_page(
         h1 { "Message " (layout::status(m.status)) }
         dl.fields {
             dt { "Hotel" } dd { (m.hotel_id) }
-            dt { "Channel" } dd { (channel_label(m.channel)) }
+            dt { "Channel" } dd { (Channel::label(m.channel)) }
             @if let Some(p) = &m.recipient_phone {
                 dt { "Phone" } dd { (phone_for(&visitor, Some(p))) @if !m.phone_valid { " (not a valid number)" } }
             }

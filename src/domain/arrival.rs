@@ -78,12 +78,35 @@ pub struct Arrival {
 /// The stay a message belongs to, within its hotel: its reservation, else its PMS
 /// guest, else its recipient (E.164 phone or lower-cased email).
 pub fn stay_key(m: &Message) -> String {
-    m.pms_reservation_id
-        .clone()
-        .or_else(|| m.pms_guest_id.clone())
-        .or_else(|| m.recipient_phone.clone().filter(|_| m.channel.uses_phone()))
-        .or_else(|| m.recipient_email.as_deref().map(email::normalize))
-        .unwrap_or_else(|| m.id.clone())
+    stay_key_of(
+        m.pms_reservation_id.as_deref(),
+        m.pms_guest_id.as_deref(),
+        m.channel,
+        m.recipient_phone.as_deref(),
+        m.recipient_email
+            .as_deref()
+            .map(email::normalize)
+            .as_deref(),
+        &m.id,
+    )
+}
+
+/// The stay key from a message's fields (`email` already normalised). The stored
+/// `messages.stay_key` is this, as the migration that added it computes in SQL.
+pub fn stay_key_of(
+    reservation: Option<&str>,
+    guest: Option<&str>,
+    channel: Channel,
+    phone: Option<&str>,
+    email: Option<&str>,
+    message_id: &str,
+) -> String {
+    reservation
+        .or(guest)
+        .or(phone.filter(|_| channel.uses_phone()))
+        .or(email)
+        .unwrap_or(message_id)
+        .to_string()
 }
 
 /// The stay a PMS guest record is: its reservation, else the guest.
@@ -91,6 +114,23 @@ pub fn guest_stay_key(g: &PmsGuest) -> String {
     g.pms_reservation_id
         .clone()
         .unwrap_or_else(|| g.pms_guest_id.clone())
+}
+
+/// When and how the stay was first reached: its earliest DELIVERED or READ.
+pub fn first_reached(messages: &[&Message]) -> Option<(DateTime<Utc>, Channel)> {
+    messages
+        .iter()
+        .filter(|m| matches!(m.status, MessageStatus::Delivered | MessageStatus::Read))
+        .map(|m| {
+            let at = [m.delivered_at, m.read_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(m.status_changed_at);
+            (at, m.channel, m.id.as_str())
+        })
+        .min_by(|a, b| (a.0, a.2).cmp(&(b.0, b.2)))
+        .map(|(at, channel, _)| (at, channel))
 }
 
 /// How far a stay's guest was reached, from its messages (already marked stuck or not).
@@ -120,7 +160,8 @@ pub fn reach(messages: &[&Message]) -> Reach {
 
 /// The arriving stays of one hotel whose check-in falls in `[from, to]`, ordered by
 /// check-in date then stay key: from its messages (`stuck` already derived), the PMS
-/// guest records (a guest with no message is NO_MESSAGE) and the open flags by message.
+/// guest records (a guest with no message is NO_MESSAGE) and the open flag of each stay
+/// (by stay key).
 pub fn arrivals(
     messages: &[Message],
     guests: &[PmsGuest],
@@ -148,18 +189,7 @@ pub fn arrivals(
         let Some(check_in_date) = check_in.filter(|d| (from..=to).contains(d)) else {
             continue;
         };
-        let first_reached = ms
-            .iter()
-            .filter_map(|m| {
-                let at = match m.status {
-                    MessageStatus::Delivered | MessageStatus::Read => {
-                        m.delivered_at.or(m.read_at).or(Some(m.status_changed_at))
-                    }
-                    _ => None,
-                };
-                at.map(|at| (at, m.channel))
-            })
-            .min_by_key(|(at, _)| *at);
+        let first_reached = first_reached(&ms);
         out.push(Arrival {
             guest_name: guest
                 .and_then(|g| g.full_name.clone())
@@ -185,7 +215,7 @@ pub fn arrivals(
                 .find(|c| *c != ErrorCategory::None)
                 .unwrap_or_default(),
             stuck: ms.iter().filter(|m| m.stuck).count() as i32,
-            open_flag_id: ms.iter().find_map(|m| open_flags.get(&m.id).cloned()),
+            open_flag_id: open_flags.get(&key).cloned(),
             stay_key: key,
         });
     }
@@ -278,7 +308,7 @@ mod tests {
             guest("g4", "r4", 11),
             guest("g5", "r5", 20),
         ];
-        let flags = HashMap::from([("m4".to_string(), "f4".to_string())]);
+        let flags = HashMap::from([("r3".to_string(), "f4".to_string())]);
         let list = arrivals(&messages, &guests, &flags, day(10), day(11));
         let by_key: HashMap<&str, &Arrival> =
             list.iter().map(|a| (a.stay_key.as_str(), a)).collect();

@@ -98,6 +98,60 @@ impl FlagState {
     }
 }
 
+/// How soon a CSM should look at a flag. Codes are stored and sort the queue
+/// ascending: never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FlagPriority {
+    /// Not reached, and the check-in is within `urgent_days` or the guest is in house.
+    Urgent = 1,
+    /// Not reached.
+    Normal = 2,
+    /// Reached on another channel; the address evidence stands.
+    Low = 3,
+}
+
+impl FlagPriority {
+    pub const ALL: [FlagPriority; 3] = [
+        FlagPriority::Urgent,
+        FlagPriority::Normal,
+        FlagPriority::Low,
+    ];
+
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    pub fn from_code(code: i32) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.code() == code)
+    }
+
+    /// Reads `urgent`, `LOW` or `FLAG_PRIORITY_NORMAL` (see `domain::names`).
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(&Self::ALL, Self::name, "FLAG_PRIORITY_", text)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FlagPriority::Urgent => "URGENT",
+            FlagPriority::Normal => "NORMAL",
+            FlagPriority::Low => "LOW",
+        }
+    }
+}
+
+/// The order of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FlagOrder {
+    /// Priority, then check-in date (none last), then creation: who to call first.
+    #[default]
+    Urgency,
+    /// Creation, oldest first (the queue's order before stays).
+    Oldest,
+}
+
+/// `resolved_by` of a flag the reconciliation closed itself.
+pub const RESOLVED_BY_SENTLOG: &str = "sentlog";
+
 /// A CSM's change to a flag, as validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlagChange {
@@ -173,7 +227,33 @@ pub struct Flag {
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub resolved_by: Option<String>,
+    /// The stay the flag is about (API.md "Stays"), within its hotel.
+    pub stay_key: String,
+    pub check_in_date: Option<chrono::NaiveDate>,
+    pub check_out_date: Option<chrono::NaiveDate>,
+    /// Every failing message behind the flag, oldest first; `message_id` is the last.
+    pub message_ids: Vec<String>,
+    pub attempts: i32,
+    /// The channels the stay's messages were sent on.
+    pub channels_tried: Vec<super::message::Channel>,
+    pub reached_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub reached_channel: Option<super::message::Channel>,
+    pub priority: FlagPriority,
 }
+
+impl Flag {
+    /// Where the flag stands in the urgency order; stays without a date come last.
+    pub fn queue_check_in(&self) -> chrono::NaiveDate {
+        self.check_in_date.unwrap_or(NO_CHECK_IN)
+    }
+}
+
+/// The queue's stand-in for "no check-in date": the last date a request may carry
+/// (`message::YEARS`), so stays without one come last.
+pub const NO_CHECK_IN: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => panic!("9999-12-31 is a date"),
+};
 
 /// The CSM queue's filter, validated; `hotel_ids` is the resolved scope.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -185,6 +265,10 @@ pub struct FlagQuery {
     pub campaign_name: Option<String>,
     pub created_after: Option<chrono::DateTime<chrono::Utc>>,
     pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+    pub priorities: Vec<FlagPriority>,
+    pub check_in_from: Option<chrono::NaiveDate>,
+    pub check_in_to: Option<chrono::NaiveDate>,
+    pub order: FlagOrder,
 }
 
 impl FlagQuery {

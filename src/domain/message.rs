@@ -47,6 +47,15 @@ impl Channel {
             Channel::Email => "EMAIL",
         }
     }
+
+    /// How a person names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Whatsapp => "WhatsApp",
+            Channel::Sms => "SMS",
+            Channel::Email => "Email",
+        }
+    }
 }
 
 /// Delivery status, as the console shows it. Codes are stored: never renumber.

@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::caller::caller;
 use super::convert::messages::enum_list;
-use super::convert::reconciliation::{flag_reason, flag_state};
+use super::convert::reconciliation::{flag_order, flag_priority, flag_reason, flag_state};
 use super::convert::time::from_proto;
 use super::errors::invalid_argument;
 use crate::domain::flag::FlagChange;
@@ -67,6 +67,9 @@ impl ReconciliationService for ReconciliationApi {
             from_proto("created_before", req.created_before).map_err(invalid_argument)?;
         let states = enum_list("states", &req.states, flag_state).map_err(invalid_argument)?;
         let reasons = enum_list("reasons", &req.reasons, flag_reason).map_err(invalid_argument)?;
+        let priorities =
+            enum_list("priorities", &req.priorities, flag_priority).map_err(invalid_argument)?;
+        let order = flag_order("order", req.order).map_err(invalid_argument)?;
         let query = service::query(
             &caller,
             FlagFilterDraft {
@@ -76,6 +79,10 @@ impl ReconciliationService for ReconciliationApi {
                 campaign_name: req.campaign_name,
                 created_after,
                 created_before,
+                priorities,
+                check_in_from: req.check_in_from,
+                check_in_to: req.check_in_to,
+                order,
             },
         )?;
         let (rows, next_page_token) =

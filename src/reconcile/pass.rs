@@ -1,19 +1,23 @@
-//! One reconciliation pass: candidate messages in chunks (one PMS call per hotel per
-//! chunk), a decision per message, flags and "checked" marks written per chunk. Memory
-//! is bounded by the chunk size, whatever the number of candidates.
-use std::collections::{BTreeMap, HashSet};
+//! One reconciliation pass, stay by stay (API.md "Stays"). First the open flags, in id
+//! order: each is re-decided (closed when the stay was reached or is over, its priority
+//! moved as arrival nears). Then the failing messages not looked at since they changed,
+//! in id order. Each chunk gathers its stays, reads all their messages and flags with
+//! one set-based query per hotel and the PMS with one call per hotel, decides each stay
+//! (`stay::decide`, pure) and writes the chunk in one transaction. Memory is bounded by
+//! the chunk size, whatever the number of candidates.
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::rules::{self, Decision, GuestFacts, MessageFacts};
-use crate::domain::email;
-use crate::domain::flag::{Flag, FlagState};
-use crate::domain::message::MessageStatus;
+use super::rules::GuestFacts;
+use super::stay::{self, NewFlag, StayDecision, StayFacts, Thresholds};
+use crate::domain::flag::Flag;
+use crate::domain::message::{Message, MessageStatus};
 use crate::domain::phone::RegionMap;
 use crate::domain::run::{HotelCounts, ReconciliationRun, RunState, Trigger};
 use crate::pms::{Directories, DirectoryGuest, GuestKey};
-use crate::store::reconcile::{self as store, Candidate};
+use crate::store::reconcile::{self as store, Candidate, FlagUpdate};
 use crate::store::{Store, StoreError, runs};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,13 +37,25 @@ pub struct Reconciler {
     /// Current statuses that make a message a candidate (default UNDELIVERED, FAILED).
     pub statuses: Vec<MessageStatus>,
     pub chunk_size: usize,
+    /// How much evidence a flag needs; `failing` is `statuses`.
+    pub thresholds: Thresholds,
     running: tokio::sync::Mutex<()>,
+}
+
+/// What a pass walks.
+#[derive(Debug, Clone, Copy)]
+enum Walk {
+    /// The open flags: the facts or the date may have moved without a message changing.
+    OpenFlags,
+    /// The messages of this status not looked at since they changed.
+    Failing(MessageStatus),
 }
 
 /// What a pass learnt of one chunk.
 #[derive(Default)]
 struct ChunkOutcome {
-    flags: Vec<Flag>,
+    raised: Vec<Flag>,
+    updates: Vec<FlagUpdate>,
     checked: Vec<(String, chrono::DateTime<Utc>)>,
     /// Messages checked and skipped, per hotel.
     counts: BTreeMap<String, HotelCounts>,
@@ -56,6 +72,10 @@ impl Reconciler {
             store,
             regions,
             directories,
+            thresholds: Thresholds {
+                failing: statuses.clone(),
+                ..Thresholds::default()
+            },
             statuses,
             chunk_size: crate::config::DEFAULT_CHUNK,
             running: tokio::sync::Mutex::new(()),
@@ -150,150 +170,238 @@ impl Reconciler {
         self.store.run(move |c| runs::save(c, &run)).await
     }
 
-    /// Walks the candidates of each status in id order, chunk by chunk.
+    /// Walks the open flags, then the candidates of each status, chunk by chunk.
     async fn walk(
         &self,
         run: &mut ReconciliationRun,
         hotel_ids: &[String],
     ) -> Result<(), StoreError> {
         let mut failed_hotels: HashSet<String> = HashSet::new();
+        self.walk_one(run, hotel_ids, Walk::OpenFlags, &mut failed_hotels)
+            .await?;
         for status in self.statuses.clone() {
-            self.walk_status(run, hotel_ids, status, &mut failed_hotels)
+            self.walk_one(run, hotel_ids, Walk::Failing(status), &mut failed_hotels)
                 .await?;
         }
         Ok(())
     }
 
-    async fn walk_status(
+    /// One walk in id order, chunk by chunk: each chunk's stays are decided per hotel
+    /// and the chunk written in one transaction.
+    async fn walk_one(
         &self,
         run: &mut ReconciliationRun,
         hotel_ids: &[String],
-        status: MessageStatus,
+        walk: Walk,
         failed_hotels: &mut HashSet<String>,
     ) -> Result<(), StoreError> {
         let mut after = String::new();
         loop {
             let (hotels, from, limit) = (hotel_ids.to_vec(), after.clone(), self.chunk_size);
-            let chunk = self
+            // Open flags come as (flag id, hotel, stay); they have no message to mark.
+            let (rows, candidates): (Vec<(String, String, String)>, Vec<Candidate>) = self
                 .store
-                .run(move |c| store::candidates(c, status, &hotels, &from, limit))
+                .run(move |c| match walk {
+                    Walk::OpenFlags => Ok((store::open_flags(c, &hotels, &from, limit)?, vec![])),
+                    Walk::Failing(status) => {
+                        let found = store::candidates(c, status, &hotels, &from, limit)?;
+                        let rows = found
+                            .iter()
+                            .map(|m| (m.id.clone(), m.hotel_id.clone(), m.stay_key.clone()))
+                            .collect();
+                        Ok((rows, found))
+                    }
+                })
                 .await?;
-            let Some(last) = chunk.last() else {
+            let Some(last) = rows.last() else {
                 return Ok(());
             };
-            after = last.id.clone();
-            let full = chunk.len() == self.chunk_size;
+            after = last.0.clone();
+            let full = rows.len() == self.chunk_size;
 
-            let mut by_hotel: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
-            for c in chunk {
-                by_hotel.entry(c.hotel_id.clone()).or_default().push(c);
+            let mut by_hotel: BTreeMap<String, (Vec<String>, Vec<Candidate>)> = BTreeMap::new();
+            for (_, hotel, stay_key) in rows {
+                by_hotel.entry(hotel).or_default().0.push(stay_key);
+            }
+            for c in candidates {
+                by_hotel.entry(c.hotel_id.clone()).or_default().1.push(c);
             }
             let mut outcome = ChunkOutcome::default();
-            for (hotel, candidates) in by_hotel {
-                if failed_hotels.contains(&hotel) {
-                    continue;
-                }
-                let keys: Vec<GuestKey> = candidates
-                    .iter()
-                    .map(|c| GuestKey {
-                        pms_guest_id: c.pms_guest_id.clone(),
-                        pms_reservation_id: c.pms_reservation_id.clone(),
-                    })
-                    .collect();
-                match self
-                    .directories
-                    .for_hotel(&hotel)
-                    .find_guests(&hotel, &keys)
-                    .await
-                {
-                    Ok(guests) => self.decide_all(run, &candidates, &guests, &mut outcome),
-                    Err(e) => {
-                        // Not marked checked: the next pass tries this hotel again.
-                        tracing::warn!(hotel_id = %hotel, error = %e, "PMS lookup failed");
-                        run.count(&hotel, HotelCounts::error(e.to_string()));
-                        failed_hotels.insert(hotel);
-                    }
-                }
+            for (hotel, (mut keys, candidates)) in by_hotel {
+                keys.sort();
+                keys.dedup();
+                self.settle(run, &hotel, keys, &candidates, failed_hotels, &mut outcome)
+                    .await?;
             }
-            for (hotel, counts) in std::mem::take(&mut outcome.counts) {
-                run.count(&hotel, counts);
-            }
-            let now = Utc::now();
-            let raised = self
-                .store
-                .run(move |c| store::record_chunk(c, &outcome.flags, &outcome.checked, now))
-                .await?;
-            for f in &raised {
-                let one_flag = HotelCounts {
-                    flags_raised: 1,
-                    ..HotelCounts::default()
-                };
-                run.count(&f.hotel_id, one_flag);
-                *run.raised_by_reason.entry(f.reason).or_default() += 1;
-                tracing::debug!(flag_id = %f.id, message_id = %f.message_id, reason = f.reason.name(), "flag raised");
-            }
+            self.write(run, outcome).await?;
             if !full {
                 return Ok(());
             }
         }
     }
 
-    fn decide_all(
+    /// Decides the stays `keys` of one hotel: reads their messages and flags (one
+    /// query), asks the PMS for their guests (one call), and marks `candidates` checked
+    /// unless time alone may change their stay's decision.
+    async fn settle(
         &self,
-        run: &ReconciliationRun,
+        run: &mut ReconciliationRun,
+        hotel: &str,
+        keys: Vec<String>,
         candidates: &[Candidate],
-        guests: &[Option<DirectoryGuest>],
+        failed_hotels: &mut HashSet<String>,
         outcome: &mut ChunkOutcome,
-    ) {
-        let now = Utc::now();
-        for (c, guest) in candidates.iter().zip(guests) {
-            let region = self.regions.for_hotel(&c.hotel_id);
-            let facts = MessageFacts {
-                channel: c.channel,
-                recipient_phone: c.recipient_phone.as_deref(),
-                recipient_email: c.recipient_email.as_deref(),
-                error_category: c.error_category,
-                guest_name: c.guest_name.as_deref(),
-            };
-            let guest_facts = guest.as_ref().map(|g| GuestFacts {
-                full_name: g.full_name.as_deref(),
-                phone: g.phone.as_deref(),
-                email: g.email.as_deref(),
-                email_is_ota_relay: g.email_is_ota_relay,
-            });
-            let counts = outcome.counts.entry(c.hotel_id.clone()).or_default();
-            counts.messages_checked += 1;
-            match rules::decide(&facts, guest_facts.as_ref(), region) {
-                Decision::Skip => counts.messages_skipped += 1,
-                Decision::NoFlag => {}
-                Decision::Flag(finding) => outcome.flags.push(Flag {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    hotel_id: c.hotel_id.clone(),
-                    message_id: c.id.clone(),
-                    run_id: Some(run.id.clone()),
-                    reason: finding.reason,
-                    detail: finding.detail,
-                    message_phone: c.recipient_phone.clone().filter(|_| c.channel.uses_phone()),
-                    pms_phone: finding.pms_phone,
-                    suggested_phone: finding.suggested_phone,
-                    message_email: c.recipient_email.as_deref().map(email::normalize),
-                    pms_email: finding.pms_email,
-                    guest_name: guest
-                        .as_ref()
-                        .and_then(|g| g.full_name.clone())
-                        .or_else(|| c.guest_name.clone()),
-                    campaign_name: c.campaign_name.clone(),
-                    error_category: c.error_category,
-                    corrected_phone: None,
-                    state: FlagState::Open,
-                    resolution: None,
-                    note: None,
-                    created_at: crate::domain::page::truncate_micros(now),
-                    updated_at: crate::domain::page::truncate_micros(now),
-                    resolved_by: None,
-                }),
-            }
-            outcome.checked.push((c.id.clone(), c.updated_at));
+    ) -> Result<(), StoreError> {
+        if failed_hotels.contains(hotel) {
+            return Ok(());
         }
+        let h = hotel.to_string();
+        let (messages, flags) = self.store.run(move |c| store::stays(c, &h, &keys)).await?;
+        let mut stays: BTreeMap<String, Vec<Message>> = BTreeMap::new();
+        for (key, m) in messages {
+            stays.entry(key).or_default().push(m);
+        }
+        let mut open: HashMap<String, Flag> = HashMap::new();
+        let mut covered: HashMap<String, HashSet<String>> = HashMap::new();
+        for f in flags {
+            if f.state.is_open() {
+                open.insert(f.stay_key.clone(), f);
+            } else {
+                covered
+                    .entry(f.stay_key.clone())
+                    .or_default()
+                    .extend(f.message_ids.iter().cloned());
+            }
+        }
+        // Stays with an open flag but no message left (purged) are still decided.
+        for key in open.keys() {
+            stays.entry(key.clone()).or_default();
+        }
+        let order: Vec<String> = stays.keys().cloned().collect();
+        let guest_keys: Vec<GuestKey> = order.iter().map(|k| guest_key(&stays[k])).collect();
+        let guests = match self
+            .directories
+            .for_hotel(hotel)
+            .find_guests(hotel, &guest_keys)
+            .await
+        {
+            Ok(guests) => guests,
+            Err(e) => {
+                // Not marked checked: the next pass tries this hotel again.
+                tracing::warn!(hotel_id = %hotel, error = %e, "PMS lookup failed");
+                run.count(hotel, HotelCounts::error(e.to_string()));
+                failed_hotels.insert(hotel.to_string());
+                return Ok(());
+            }
+        };
+        let region = self.regions.for_hotel(hotel);
+        let now = crate::domain::page::truncate_micros(Utc::now());
+        let none = HashSet::new();
+        let mut revisit: HashSet<&str> = HashSet::new();
+        let mut guest_of: HashMap<&str, Option<&DirectoryGuest>> = HashMap::new();
+        for (key, guest) in order.iter().zip(&guests) {
+            let refs: Vec<&Message> = stays[key].iter().collect();
+            let guest_facts = guest.as_ref().map(facts_of);
+            guest_of.insert(key, guest.as_ref());
+            let facts = StayFacts {
+                hotel_id: hotel,
+                stay_key: key,
+                messages: &refs,
+                guest: guest_facts.as_ref(),
+                open_flag: open.get(key),
+                covered: covered.get(key).unwrap_or(&none),
+                region,
+                today: now.date_naive(),
+                now,
+            };
+            let new = NewFlag {
+                id: uuid::Uuid::now_v7().to_string(),
+                run_id: Some(run.id.clone()),
+                now,
+            };
+            match stay::decide(&facts, &self.thresholds, &new) {
+                StayDecision::Nothing { revisit: true } => {
+                    revisit.insert(key);
+                }
+                StayDecision::Nothing { revisit: false } | StayDecision::Keep => {}
+                StayDecision::Raise(flag) => outcome.raised.push(flag),
+                StayDecision::Update(next) | StayDecision::Close(next) => {
+                    let was = &open[key];
+                    outcome.updates.push(FlagUpdate {
+                        next,
+                        was_state: was.state,
+                        was_updated_at: was.updated_at,
+                    });
+                }
+            }
+        }
+        let counts = outcome.counts.entry(hotel.to_string()).or_default();
+        for c in candidates {
+            counts.messages_checked += 1;
+            let message = stays
+                .get(&c.stay_key)
+                .and_then(|ms| ms.iter().find(|m| m.id == c.id));
+            let guest = guest_of.get(c.stay_key.as_str()).copied().flatten();
+            if message.is_some_and(|m| stay::is_skipped(m, guest.map(facts_of).as_ref(), region)) {
+                counts.messages_skipped += 1;
+            }
+            if !revisit.contains(c.stay_key.as_str()) {
+                outcome.checked.push((c.id.clone(), c.updated_at));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one chunk and counts what it did.
+    async fn write(
+        &self,
+        run: &mut ReconciliationRun,
+        mut outcome: ChunkOutcome,
+    ) -> Result<(), StoreError> {
+        for (hotel, counts) in std::mem::take(&mut outcome.counts) {
+            run.count(&hotel, counts);
+        }
+        let now = Utc::now();
+        let written = self
+            .store
+            .run(move |c| {
+                store::record_chunk(c, &outcome.raised, &outcome.updates, &outcome.checked, now)
+            })
+            .await?;
+        for f in &written.raised {
+            let one_flag = HotelCounts {
+                flags_raised: 1,
+                ..HotelCounts::default()
+            };
+            run.count(&f.hotel_id, one_flag);
+            *run.raised_by_reason.entry(f.reason).or_default() += 1;
+            tracing::debug!(flag_id = %f.id, message_id = %f.message_id, reason = f.reason.name(), "flag raised");
+        }
+        for f in &written.updated {
+            tracing::debug!(flag_id = %f.id, state = f.state.name(), priority = f.priority.name(), "flag re-decided");
+        }
+        Ok(())
+    }
+}
+
+/// How the stay's messages name its guest: the latest message that names one.
+fn guest_key(messages: &[Message]) -> GuestKey {
+    messages
+        .iter()
+        .filter(|m| m.pms_guest_id.is_some() || m.pms_reservation_id.is_some())
+        .max_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)))
+        .map(|m| GuestKey {
+            pms_guest_id: m.pms_guest_id.clone(),
+            pms_reservation_id: m.pms_reservation_id.clone(),
+        })
+        .unwrap_or_default()
+}
+
+fn facts_of(g: &DirectoryGuest) -> GuestFacts<'_> {
+    GuestFacts {
+        full_name: g.full_name.as_deref(),
+        phone: g.phone.as_deref(),
+        email: g.email.as_deref(),
+        email_is_ota_relay: g.email_is_ota_relay,
     }
 }

@@ -72,8 +72,10 @@ pub async fn list(
         .store
         .run(move |c| {
             let found = messages::arriving(c, &h, from, to)?;
-            let ids: Vec<String> = found.iter().map(|m| m.id.clone()).collect();
-            let open = flags::open_by_message(c, &ids)?;
+            let mut keys: Vec<String> = found.iter().map(arrival::stay_key).collect();
+            keys.sort();
+            keys.dedup();
+            let open = flags::open_by_stay(c, &h, &keys)?;
             Ok((found, guests::arriving(c, &h, from, to)?, open))
         })
         .await

@@ -5,9 +5,10 @@ use super::ServiceError;
 use super::paging::fetch_page;
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
-use crate::domain::flag::{self, Flag, FlagChange, FlagQuery, FlagReason, FlagState};
-use crate::domain::message::{optional, required};
-use crate::domain::page::Cursor;
+use crate::domain::flag::{
+    self, Flag, FlagChange, FlagOrder, FlagPriority, FlagQuery, FlagReason, FlagState,
+};
+use crate::domain::message::{optional, optional_date, required};
 use crate::domain::phone;
 use crate::service::AppState;
 use crate::store::flags as store;
@@ -21,6 +22,10 @@ pub struct FlagFilterDraft {
     pub campaign_name: String,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    pub priorities: Vec<FlagPriority>,
+    pub check_in_from: String,
+    pub check_in_to: String,
+    pub order: FlagOrder,
 }
 
 /// The filter validated and narrowed to the caller's hotels.
@@ -28,11 +33,24 @@ pub fn query(caller: &Caller, draft: FlagFilterDraft) -> Result<FlagQuery, Servi
     let mut hotel_ids = caller.scope("hotel_ids", draft.hotel_ids)?.sql_list();
     hotel_ids.sort();
     hotel_ids.dedup();
-    let (mut states, mut reasons) = (draft.states, draft.reasons);
+    let (mut states, mut reasons, mut priorities) = (draft.states, draft.reasons, draft.priorities);
     states.sort();
     states.dedup();
     reasons.sort();
     reasons.dedup();
+    priorities.sort();
+    priorities.dedup();
+    let check_in_from = optional_date("check_in_from", &draft.check_in_from)?;
+    let check_in_to = optional_date("check_in_to", &draft.check_in_to)?;
+    if let (Some(from), Some(to)) = (check_in_from, check_in_to)
+        && to < from
+    {
+        return Err(FieldError::new(
+            "check_in_to",
+            format!("{to} is before check_in_from {from}"),
+        )
+        .into());
+    }
     Ok(FlagQuery {
         hotel_ids,
         states,
@@ -40,10 +58,14 @@ pub fn query(caller: &Caller, draft: FlagFilterDraft) -> Result<FlagQuery, Servi
         campaign_name: optional("campaign_name", &draft.campaign_name)?.map(|n| n.to_lowercase()),
         created_after: draft.created_after,
         created_before: draft.created_before,
+        priorities,
+        check_in_from,
+        check_in_to,
+        order: draft.order,
     })
 }
 
-/// One page of flags, oldest first, and the next page's token.
+/// One page of flags in the query's order, and the next page's token.
 pub async fn list(
     state: &AppState,
     query: FlagQuery,
@@ -51,6 +73,7 @@ pub async fn list(
     page_token: &str,
 ) -> Result<(Vec<Flag>, String), ServiceError> {
     let fingerprint = query.fingerprint();
+    let order = query.order;
     fetch_page(
         state,
         page_size,
@@ -58,10 +81,7 @@ pub async fn list(
         fingerprint,
         "flag",
         move |c, cursor, limit| store::list(c, &query, cursor, limit),
-        |f| Cursor {
-            at: f.created_at,
-            id: f.id.clone(),
-        },
+        move |f| store::cursor_of(f, order),
     )
     .await
 }

@@ -74,5 +74,7 @@ pub fn reconciler(store: Store, config: &Validated) -> Reconciler {
         config.reconcile_statuses.clone(),
     );
     r.chunk_size = config.settings.reconcile.chunk_size;
+    r.thresholds.confirm_after_failures = config.settings.reconcile.confirm_after_failures;
+    r.thresholds.urgent_days = config.settings.reconcile.urgent_days;
     r
 }

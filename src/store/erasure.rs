@@ -73,7 +73,9 @@ pub fn erase(
                     .or(flags::suggested_phone.eq_any(phones.clone()))
                     .or(flags::corrected_phone.eq_any(phones.clone()))
                     .or(flags::message_email.eq_any(email.clone()))
-                    .or(flags::pms_email.eq_any(email.clone())),
+                    .or(flags::pms_email.eq_any(email.clone()))
+                    .or(flags::stay_key.eq_any(phones.clone()))
+                    .or(flags::stay_key.eq_any(email.clone())),
             )
             .select(flags::id)
             .load(c)?;
@@ -94,6 +96,14 @@ pub fn erase(
                 ))
                 .execute(c)? as i64;
         }
+        // A stay known only by the guest's address is renamed after its flag.
+        diesel::update(
+            flags::table
+                .filter(flags::hotel_id.eq(&hotel))
+                .filter(flags::stay_key.eq_any(phones.clone()).or(flags::stay_key.eq_any(email.clone()))),
+        )
+        .set(flags::stay_key.eq(diesel::dsl::sql::<diesel::sql_types::Text>("'erased:' || id")))
+        .execute(c)?;
         diesel::insert_into(erasures::table)
             .values((
                 erasures::id.eq(uuid::Uuid::now_v7().to_string()),

@@ -1,7 +1,7 @@
 //! Flags: raised by the reconciliation, worked by CSMs.
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamp};
+use diesel::sql_types::{Bool, Date, Integer, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
@@ -9,7 +9,10 @@ use super::rows::FlagRow;
 use super::schema::flags;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
-use crate::domain::flag::{self, Flag, FlagChange, FlagQuery, FlagReason, FlagState};
+use crate::domain::flag::{
+    self, Flag, FlagChange, FlagOrder, FlagPriority, FlagQuery, FlagReason, FlagState,
+};
+use crate::domain::message::Channel;
 use crate::domain::page::Cursor;
 use crate::with_conn;
 
@@ -39,6 +42,21 @@ impl From<&Flag> for FlagRow {
             created_at: to_db(f.created_at),
             updated_at: to_db(f.updated_at),
             resolved_by: f.resolved_by.clone(),
+            stay_key: f.stay_key.clone(),
+            check_in_date: f.check_in_date,
+            check_out_date: f.check_out_date,
+            queue_check_in: f.queue_check_in(),
+            message_ids: f.message_ids.join(" "),
+            attempts: f.attempts,
+            channels_tried: f
+                .channels_tried
+                .iter()
+                .map(|c| c.code().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            reached_at: f.reached_at.map(to_db),
+            reached_channel: f.reached_channel.map(|c| c.code()),
+            priority: f.priority.code(),
         }
     }
 }
@@ -55,8 +73,27 @@ impl TryFrom<FlagRow> for Flag {
                 StoreError::Corrupt(format!("flag {} has an unknown state", r.id))
             })?,
             error_category: ErrorCategory::from_code(r.error_category).unwrap_or_default(),
+            priority: FlagPriority::from_code(r.priority).ok_or_else(|| {
+                StoreError::Corrupt(format!("flag {} has an unknown priority", r.id))
+            })?,
             created_at: from_db(r.created_at),
             updated_at: from_db(r.updated_at),
+            message_ids: r
+                .message_ids
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            channels_tried: r
+                .channels_tried
+                .split(',')
+                .filter_map(|c| c.trim().parse().ok().and_then(Channel::from_code))
+                .collect(),
+            reached_at: r.reached_at.map(from_db),
+            reached_channel: r.reached_channel.and_then(Channel::from_code),
+            stay_key: r.stay_key,
+            check_in_date: r.check_in_date,
+            check_out_date: r.check_out_date,
+            attempts: r.attempts,
             id: r.id,
             hotel_id: r.hotel_id,
             message_id: r.message_id,
@@ -102,7 +139,33 @@ pub fn get(conn: &mut DbConn, id: &str, hotel_ids: &[String]) -> Result<Flag, St
     Flag::try_from(row)
 }
 
-/// A page of the queue, oldest first, after `cursor`.
+/// Where a flag stands in the query's order, as a page cursor. The urgency order's
+/// extra keys (priority, check-in) ride in the cursor's id: "P|YYYY-MM-DD|flag id".
+pub fn cursor_of(f: &Flag, order: FlagOrder) -> Cursor {
+    match order {
+        FlagOrder::Oldest => Cursor {
+            at: f.created_at,
+            id: f.id.clone(),
+        },
+        FlagOrder::Urgency => Cursor {
+            at: f.created_at,
+            id: format!("{}|{}|{}", f.priority.code(), f.queue_check_in(), f.id),
+        },
+    }
+}
+
+/// The urgency keys of a cursor made by `cursor_of`.
+fn urgency_keys(cursor: &Cursor) -> Result<(i32, chrono::NaiveDate, String), StoreError> {
+    let bad = || StoreError::Corrupt("page token does not fit the flag queue".into());
+    let mut parts = cursor.id.splitn(3, '|');
+    let priority = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let day = parts.next().and_then(|d| d.parse().ok()).ok_or_else(bad)?;
+    let id = parts.next().ok_or_else(bad)?.to_string();
+    Ok((priority, day, id))
+}
+
+/// A page of the queue after `cursor`, in the query's order: by urgency (priority,
+/// check-in date with none last, creation) or oldest first.
 pub fn list(
     conn: &mut DbConn,
     q: &FlagQuery,
@@ -119,6 +182,10 @@ pub fn list(
         }
         None => None,
     };
+    let urgency = match (q.order, cursor) {
+        (FlagOrder::Urgency, Some(c)) => Some(urgency_keys(c)?),
+        _ => None,
+    };
     let rows: Vec<FlagRow> = with_conn!(conn, c => {
         let mut query = flags::table.into_boxed();
         if !q.hotel_ids.is_empty() {
@@ -130,6 +197,15 @@ pub fn list(
         if !q.reasons.is_empty() {
             query = query.filter(flags::reason.eq_any(q.reasons.iter().map(|r| r.code()).collect::<Vec<_>>()));
         }
+        if !q.priorities.is_empty() {
+            query = query.filter(flags::priority.eq_any(q.priorities.iter().map(|p| p.code()).collect::<Vec<_>>()));
+        }
+        if let Some(d) = q.check_in_from {
+            query = query.filter(flags::check_in_date.ge(d));
+        }
+        if let Some(d) = q.check_in_to {
+            query = query.filter(flags::check_in_date.le(d));
+        }
         if let Some(names) = &names {
             query = query.filter(flags::campaign_name.eq_any(names.clone()));
         }
@@ -139,17 +215,42 @@ pub fn list(
         if let Some(t) = q.created_before {
             query = query.filter(flags::created_at.lt(to_db(t)));
         }
-        if let Some(cur) = cursor {
-            query = query.filter(
-                diesel::dsl::sql::<Bool>("(created_at, id) > (")
-                    .bind::<Timestamp, _>(to_db(cur.at))
-                    .sql(", ")
-                    .bind::<Text, _>(cur.id.clone())
-                    .sql(")"),
-            );
+        match q.order {
+            FlagOrder::Oldest => {
+                if let Some(cur) = cursor {
+                    query = query.filter(
+                        diesel::dsl::sql::<Bool>("(created_at, id) > (")
+                            .bind::<Timestamp, _>(to_db(cur.at))
+                            .sql(", ")
+                            .bind::<Text, _>(cur.id.clone())
+                            .sql(")"),
+                    );
+                }
+                query = query.order((flags::created_at.asc(), flags::id.asc()));
+            }
+            FlagOrder::Urgency => {
+                if let (Some(cur), Some((priority, day, id))) = (cursor, &urgency) {
+                    query = query.filter(
+                        diesel::dsl::sql::<Bool>("(priority, queue_check_in, created_at, id) > (")
+                            .bind::<Integer, _>(*priority)
+                            .sql(", ")
+                            .bind::<Date, _>(*day)
+                            .sql(", ")
+                            .bind::<Timestamp, _>(to_db(cur.at))
+                            .sql(", ")
+                            .bind::<Text, _>(id.clone())
+                            .sql(")"),
+                    );
+                }
+                query = query.order((
+                    flags::priority.asc(),
+                    flags::queue_check_in.asc(),
+                    flags::created_at.asc(),
+                    flags::id.asc(),
+                ));
+            }
         }
         query
-            .order((flags::created_at.asc(), flags::id.asc()))
             .limit(limit as i64)
             .select(FlagRow::as_select())
             .load(c)?
@@ -224,19 +325,21 @@ pub fn open_counts(conn: &mut DbConn) -> Result<Vec<(FlagReason, i64)>, StoreErr
         .collect())
 }
 
-/// The open (or acknowledged) flag on each of these messages that has one:
-/// (message id, flag id), one query per 500 messages.
-pub fn open_by_message(
+/// The open (or acknowledged) flag of each of these stays of one hotel that has one:
+/// (stay key, flag id), one query per 500 stays.
+pub fn open_by_stay(
     conn: &mut DbConn,
-    message_ids: &[String],
+    hotel_id: &str,
+    stay_keys: &[String],
 ) -> Result<Vec<(String, String)>, StoreError> {
     let open = [FlagState::Open.code(), FlagState::Acknowledged.code()];
     let mut out = Vec::new();
-    for chunk in message_ids.chunks(500) {
+    for chunk in stay_keys.chunks(500) {
         let rows: Vec<(String, String)> = with_conn!(conn, c => flags::table
-            .filter(flags::message_id.eq_any(chunk.to_vec()))
+            .filter(flags::hotel_id.eq(hotel_id.to_string()))
+            .filter(flags::stay_key.eq_any(chunk.to_vec()))
             .filter(flags::state.eq_any(open))
-            .select((flags::message_id, flags::id))
+            .select((flags::stay_key, flags::id))
             .load(c)?);
         out.extend(rows);
     }

@@ -1,41 +1,36 @@
-//! What a reconciliation pass reads and writes: candidate messages, in id order, and
-//! per chunk the flags raised plus the "checked" marks, in one transaction.
+//! What a reconciliation pass reads and writes: candidate messages in id order, the
+//! open flags in id order, every message and flag of a chunk's stays (one set-based
+//! query each), and per chunk the flags raised, changed or closed plus the "checked"
+//! marks, in one transaction.
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
 use super::flags::insert_new;
-use super::rows::CheckRow;
-use super::schema::{messages, reconciliation_checks as checks};
+use super::messages::MessageRow;
+use super::rows::{CheckRow, FlagRow};
+use super::schema::{flags, messages, reconciliation_checks as checks};
 use super::{DbConn, StoreError, WriteTransaction};
-use crate::domain::error_category::ErrorCategory;
-use crate::domain::flag::Flag;
-use crate::domain::message::{Channel, MessageStatus};
+use crate::domain::arrival::stay_key_of;
+use crate::domain::flag::{Flag, FlagState};
+use crate::domain::message::{Channel, Message, MessageStatus};
 use crate::with_conn;
 
-/// An undelivered message the pass has to look at.
+/// A failing message the pass has not looked at since it last changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub id: String,
     pub hotel_id: String,
-    pub channel: Channel,
-    pub recipient_phone: Option<String>,
-    pub recipient_email: Option<String>,
-    pub error_category: ErrorCategory,
-    pub guest_name: Option<String>,
-    pub campaign_name: Option<String>,
-    pub pms_guest_id: Option<String>,
-    pub pms_reservation_id: Option<String>,
+    pub stay_key: String,
     pub updated_at: DateTime<Utc>,
 }
 
 type CandidateRow = (
     String,
     String,
-    i32,
-    Option<String>,
-    Option<String>,
     i32,
     Option<String>,
     Option<String>,
@@ -78,10 +73,7 @@ pub fn candidates(
                 messages::hotel_id,
                 messages::channel,
                 messages::recipient_phone,
-                messages::recipient_email,
-                messages::error_category,
-                messages::guest_name,
-                messages::campaign_name,
+                messages::email_normalized,
                 messages::pms_guest_id,
                 messages::pms_reservation_id,
                 messages::updated_at,
@@ -90,33 +82,124 @@ pub fn candidates(
     });
     Ok(rows
         .into_iter()
-        .filter_map(|r| {
-            Some(Candidate {
-                channel: Channel::from_code(r.2)?,
-                error_category: ErrorCategory::from_code(r.5).unwrap_or_default(),
-                updated_at: from_db(r.10),
+        .map(|r| {
+            let channel = Channel::from_code(r.2).unwrap_or(Channel::Email);
+            Candidate {
+                stay_key: stay_key_of(
+                    r.6.as_deref(),
+                    r.5.as_deref(),
+                    channel,
+                    r.3.as_deref(),
+                    r.4.as_deref(),
+                    &r.0,
+                ),
+                updated_at: from_db(r.7),
                 id: r.0,
                 hotel_id: r.1,
-                recipient_phone: r.3,
-                recipient_email: r.4,
-                guest_name: r.6,
-                campaign_name: r.7,
-                pms_guest_id: r.8,
-                pms_reservation_id: r.9,
-            })
+            }
         })
         .collect())
 }
 
-/// Records one chunk's outcome atomically: the flags (one open flag per message at
-/// most) and the messages checked, each with the `updated_at` it was checked at.
-/// Returns the flags actually raised.
+/// Up to `limit` open (or acknowledged) flags after `after_id` (id order), of these
+/// hotels (empty: all): (id, hotel id, stay key).
+pub fn open_flags(
+    conn: &mut DbConn,
+    hotel_ids: &[String],
+    after_id: &str,
+    limit: usize,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let open = [FlagState::Open.code(), FlagState::Acknowledged.code()];
+    Ok(with_conn!(conn, c => {
+        let mut q = flags::table
+            .filter(flags::state.eq_any(open))
+            .filter(flags::id.gt(after_id.to_string()))
+            .into_boxed();
+        if !hotel_ids.is_empty() {
+            q = q.filter(flags::hotel_id.eq_any(hotel_ids.to_vec()));
+        }
+        q.order(flags::id)
+            .limit(limit as i64)
+            .select((flags::id, flags::hotel_id, flags::stay_key))
+            .load(c)?
+    }))
+}
+
+/// Stay keys per query: four IN lists of them stay under SQLite's 32,766 parameters.
+const STAYS_PER_QUERY: usize = 1000;
+
+/// The messages of some stays (each with its stay key) and their flags.
+pub type Stays = (Vec<(String, Message)>, Vec<Flag>);
+
+/// Every message of these stays of one hotel, each with its stay key, and every flag
+/// of them (open or closed). A stay key may be a reservation, a PMS guest, a phone or
+/// an email: one query asks for all four and keeps the messages whose stay it is.
+pub fn stays(conn: &mut DbConn, hotel_id: &str, stay_keys: &[String]) -> Result<Stays, StoreError> {
+    let mut found = Vec::new();
+    let mut flag_rows: Vec<FlagRow> = Vec::new();
+    for keys in stay_keys.chunks(STAYS_PER_QUERY) {
+        let wanted: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        let rows: Vec<MessageRow> = with_conn!(conn, c => messages::table
+            .filter(messages::hotel_id.eq(hotel_id.to_string()))
+            .filter(
+                messages::pms_reservation_id
+                    .eq_any(keys.to_vec())
+                    .or(messages::pms_guest_id
+                        .eq_any(keys.to_vec())
+                        .and(messages::pms_reservation_id.is_null()))
+                    .or(messages::recipient_phone.eq_any(keys.to_vec()))
+                    .or(messages::email_normalized.eq_any(keys.to_vec())),
+            )
+            .select(MessageRow::as_select())
+            .load(c)?);
+        for row in rows {
+            let m = Message::try_from(row)?;
+            let key = crate::domain::arrival::stay_key(&m);
+            if wanted.contains(key.as_str()) {
+                found.push((key, m));
+            }
+        }
+        flag_rows.extend(with_conn!(conn, c => flags::table
+            .filter(flags::hotel_id.eq(hotel_id.to_string()))
+            .filter(flags::stay_key.eq_any(keys.to_vec()))
+            .select(FlagRow::as_select())
+            .load::<FlagRow>(c)?));
+    }
+    let flags = flag_rows
+        .into_iter()
+        .map(Flag::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok((found, flags))
+}
+
+/// A flag the pass changed, and what it was when read: written only if no one (a CSM)
+/// changed it meanwhile.
+#[derive(Debug, Clone)]
+pub struct FlagUpdate {
+    pub next: Flag,
+    pub was_state: FlagState,
+    pub was_updated_at: DateTime<Utc>,
+}
+
+/// What one chunk wrote.
+#[derive(Debug, Default)]
+pub struct ChunkWritten {
+    /// The new flags actually raised (an open flag of the stay wins over a new one).
+    pub raised: Vec<Flag>,
+    /// The changed or closed flags actually written.
+    pub updated: Vec<Flag>,
+}
+
+/// Records one chunk's outcome atomically: new flags (one open flag per stay at most),
+/// changed and closed flags, and the messages checked, each with the `updated_at` it
+/// was checked at.
 pub fn record_chunk(
     conn: &mut DbConn,
     new_flags: &[Flag],
+    updates: &[FlagUpdate],
     checked: &[(String, DateTime<Utc>)],
     now: DateTime<Utc>,
-) -> Result<Vec<Flag>, StoreError> {
+) -> Result<ChunkWritten, StoreError> {
     let rows: Vec<CheckRow> = checked
         .iter()
         .map(|(id, updated_at)| CheckRow {
@@ -126,9 +209,51 @@ pub fn record_chunk(
         })
         .collect();
     with_conn!(conn, c => c.write_transaction(|c| {
-        let raised = insert_new(c, new_flags)?;
+        let mut written = ChunkWritten::default();
+        for u in updates {
+            let row = FlagRow::from(&u.next);
+            let n = diesel::update(
+                flags::table
+                    .filter(flags::id.eq(&row.id))
+                    .filter(flags::state.eq(u.was_state.code()))
+                    .filter(flags::updated_at.eq(to_db(u.was_updated_at))),
+            )
+            .set((
+                flags::message_id.eq(&row.message_id),
+                flags::reason.eq(row.reason),
+                flags::detail.eq(&row.detail),
+                flags::message_phone.eq(&row.message_phone),
+                flags::pms_phone.eq(&row.pms_phone),
+                flags::suggested_phone.eq(&row.suggested_phone),
+                flags::message_email.eq(&row.message_email),
+                flags::pms_email.eq(&row.pms_email),
+                flags::guest_name.eq(&row.guest_name),
+                flags::campaign_name.eq(&row.campaign_name),
+                flags::error_category.eq(row.error_category),
+                flags::state.eq(row.state),
+                flags::resolution.eq(&row.resolution),
+                flags::resolved_by.eq(&row.resolved_by),
+                flags::updated_at.eq(row.updated_at),
+                (
+                    flags::check_in_date.eq(row.check_in_date),
+                    flags::check_out_date.eq(row.check_out_date),
+                    flags::queue_check_in.eq(row.queue_check_in),
+                    flags::message_ids.eq(&row.message_ids),
+                    flags::attempts.eq(row.attempts),
+                    flags::channels_tried.eq(&row.channels_tried),
+                    flags::reached_at.eq(row.reached_at),
+                    flags::reached_channel.eq(row.reached_channel),
+                    flags::priority.eq(row.priority),
+                ),
+            ))
+            .execute(c)?;
+            if n == 1 {
+                written.updated.push(u.next.clone());
+            }
+        }
+        written.raised = insert_new(c, new_flags)?;
         upsert_checks(c, &rows)?;
-        Ok(raised)
+        Ok(written)
     }))
 }
 

@@ -29,6 +29,18 @@ pub struct FlagRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub resolved_by: Option<String>,
+    pub stay_key: String,
+    pub check_in_date: Option<chrono::NaiveDate>,
+    pub check_out_date: Option<chrono::NaiveDate>,
+    pub queue_check_in: chrono::NaiveDate,
+    /// Space-separated, oldest first.
+    pub message_ids: String,
+    pub attempts: i32,
+    /// Channel codes, comma-separated.
+    pub channels_tried: String,
+    pub reached_at: Option<NaiveDateTime>,
+    pub reached_channel: Option<i32>,
+    pub priority: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]

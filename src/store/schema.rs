@@ -140,6 +140,16 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         resolved_by -> Nullable<Text>,
+        stay_key -> Text,
+        check_in_date -> Nullable<Date>,
+        check_out_date -> Nullable<Date>,
+        queue_check_in -> Date,
+        message_ids -> Text,
+        attempts -> Integer,
+        channels_tried -> Text,
+        reached_at -> Nullable<Timestamp>,
+        reached_channel -> Nullable<Integer>,
+        priority -> Integer,
     }
 }
 

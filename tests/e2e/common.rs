@@ -269,3 +269,28 @@ pub fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
         sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c).unwrap(),
     }
 }
+
+/// Every flag the request lists, page after page (the request's own page size).
+pub async fn list_all_flags(
+    server: &TestServer,
+    request: proto::ListFlagsRequest,
+) -> Vec<proto::Flag> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = server
+            .reconciliation()
+            .list_flags(proto::ListFlagsRequest {
+                page_token: token,
+                ..request.clone()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        out.extend(page.flags);
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}

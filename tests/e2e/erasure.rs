@@ -120,7 +120,8 @@ async fn erasure_leaves_no_trace_and_keeps_the_counts(db: TestDb) {
         .await
         .unwrap()
         .into_inner();
-    assert!(run.flags_raised >= 3);
+    // Zoé's three failures are one stay: one flag behind all three.
+    assert_eq!(run.flags_raised, 1, "{run:?}");
     let stats = |s: &TestServer| {
         let mut c = s.messages();
         async move {
@@ -159,7 +160,7 @@ async fn erasure_leaves_no_trace_and_keeps_the_counts(db: TestDb) {
         erased.guests_deleted, 0,
         "the PMS record holds another number and email"
     );
-    assert!(erased.flags_redacted >= 3);
+    assert!(erased.flags_redacted >= 1);
     // The PMS record is the guest's too: erase it by its own number.
     let erased = guests
         .erase_guest_data(proto::EraseGuestDataRequest {

@@ -16,5 +16,6 @@ mod reconciliation;
 mod retention;
 mod serving;
 mod statuses;
+mod stays;
 mod stuck;
 mod watch;

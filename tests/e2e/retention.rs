@@ -11,7 +11,8 @@ async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
     let mut m = server.messages();
     let batch = (0..5)
         .map(|i| {
-            let mut msg = new_message("h", &format!("m{i}"), "+33612345678");
+            // One guest each: five stays, five flags.
+            let mut msg = new_message("h", &format!("m{i}"), &format!("+3361234567{i}"));
             msg.status = MessageStatus::Undelivered as i32;
             msg
         })

@@ -1,7 +1,7 @@
 //! Guests, flags, runs and recipient checks between protobuf and the domain.
 use crate::domain::FieldError;
 use crate::domain::arrival::{Arrival, Reach};
-use crate::domain::flag::{Flag, FlagReason, FlagState};
+use crate::domain::flag::{Flag, FlagOrder, FlagPriority, FlagReason, FlagState};
 use crate::domain::guest::{GuestDraft, PmsGuest};
 use crate::domain::run::ReconciliationRun;
 use crate::proto;
@@ -78,6 +78,15 @@ impl From<Flag> for proto::Flag {
             created_at: Some(to_proto(f.created_at)),
             updated_at: Some(to_proto(f.updated_at)),
             resolved_by: text(f.resolved_by),
+            stay_key: f.stay_key,
+            check_in_date: date_to_proto(f.check_in_date),
+            check_out_date: date_to_proto(f.check_out_date),
+            message_ids: f.message_ids,
+            attempts: f.attempts,
+            channels_tried: f.channels_tried.iter().map(|c| c.code()).collect(),
+            reached_at: opt_to_proto(f.reached_at),
+            reached_channel: f.reached_channel.map(|c| c.code()).unwrap_or_default(),
+            priority: f.priority.code(),
         }
     }
 }
@@ -132,6 +141,23 @@ pub fn flag_reason(field: &str, v: i32) -> Result<Option<FlagReason>, FieldError
         v => FlagReason::from_code(v)
             .map(Some)
             .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagReason"))),
+    }
+}
+
+pub fn flag_priority(field: &str, v: i32) -> Result<Option<FlagPriority>, FieldError> {
+    match v {
+        0 => Ok(None),
+        v => FlagPriority::from_code(v)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagPriority"))),
+    }
+}
+
+pub fn flag_order(field: &str, v: i32) -> Result<FlagOrder, FieldError> {
+    match proto::FlagOrder::try_from(v) {
+        Ok(proto::FlagOrder::Unspecified) => Ok(FlagOrder::Urgency),
+        Ok(proto::FlagOrder::Oldest) => Ok(FlagOrder::Oldest),
+        Err(_) => Err(FieldError::new(field, format!("{v} is not a FlagOrder"))),
     }
 }
 

@@ -1,0 +1,16 @@
+DROP INDEX flags_hotel_priority_queue;
+DROP INDEX flags_priority_queue;
+DROP INDEX flags_stay;
+DROP INDEX flags_one_open_per_stay;
+CREATE UNIQUE INDEX flags_one_open_per_message ON flags (message_id) WHERE state IN (1, 2);
+ALTER TABLE flags DROP COLUMN priority;
+ALTER TABLE flags DROP COLUMN reached_channel;
+ALTER TABLE flags DROP COLUMN reached_at;
+ALTER TABLE flags DROP COLUMN channels_tried;
+ALTER TABLE flags DROP COLUMN attempts;
+ALTER TABLE flags DROP COLUMN message_ids;
+ALTER TABLE flags DROP COLUMN queue_check_in;
+ALTER TABLE flags DROP COLUMN check_out_date;
+ALTER TABLE flags DROP COLUMN check_in_date;
+ALTER TABLE flags DROP COLUMN stay_key;
+DROP INDEX messages_stay_guest;

@@ -58,12 +58,15 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
-    /// Fill the database with realistic demo data.
+    /// Fill the database with realistic demo data: guest stays of 2 to 5 messages.
     Demo {
         #[arg(long, default_value_t = 20_000)]
         messages: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write which stays truly need a CSM (CSV: hotel_id,stay_key,scenario,needs_csm).
+        #[arg(long)]
+        truth: Option<std::path::PathBuf>,
     },
 }
 
@@ -347,14 +350,25 @@ fn main() -> anyhow::Result<()> {
             action: TokenAction::New { name, role, hotels },
         } => new_token(name, role, hotels),
         Command::Export(args) => runtime.block_on(export(args)),
-        Command::Demo { messages, seed } => {
+        Command::Demo {
+            messages,
+            seed,
+            truth,
+        } => {
             let config = settings(&cli, None)?;
             let store = runtime.block_on(sentlog::app::open_store(&config))?;
-            let created = sentlog::demo::load(&store, *messages, *seed, true)?;
+            let loaded = sentlog::demo::load(&store, *messages, *seed, true)?;
+            let needing = loaded.truth.iter().filter(|t| t.needs_csm).count();
             println!(
-                "{created} demo messages recorded ({} already there)",
-                messages - created
+                "{} demo messages recorded in {} stays; {needing} stays need a CSM",
+                loaded.created,
+                loaded.truth.len()
             );
+            if let Some(path) = truth {
+                std::fs::write(path, sentlog::demo::truth_csv(&loaded.truth))
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("ground truth written to {}", path.display());
+            }
             Ok(())
         }
     }
@@ -367,10 +381,28 @@ async fn serve(config: Validated, demo: bool, demo_messages: usize) -> anyhow::R
         .with_context(|| format!("opening database {url}"))?;
     if demo && sentlog::demo::is_empty(&store)? {
         let s = store.clone();
-        let created =
+        let loaded =
             tokio::task::spawn_blocking(move || sentlog::demo::load(&s, demo_messages, 1, true))
                 .await??;
-        tracing::info!(created, "demo data seeded");
+        tracing::info!(
+            created = loaded.created,
+            stays = loaded.truth.len(),
+            "demo data seeded"
+        );
+        // One pass at once, so that the flag queue and the arrivals show something.
+        let reconciler =
+            std::sync::Arc::new(sentlog::service::state::reconciler(store.clone(), &config));
+        let run = sentlog::service::runs::run_pass(
+            &reconciler,
+            sentlog::domain::run::Trigger::Manual,
+            Vec::new(),
+        )
+        .await?;
+        tracing::info!(
+            checked = run.messages_checked,
+            flags = run.flags_raised,
+            "demo reconciliation pass"
+        );
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

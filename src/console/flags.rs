@@ -1,5 +1,7 @@
-//! The CSM flag queue: open flags oldest first, the workflow buttons (acknowledge,
-//! resolve, dismiss, with a note and a corrected phone), and "run reconciliation now".
+//! The CSM flag queue: one row per guest stay, most urgent first (priority, then
+//! arrival), with what was tried and whether the guest was reached, the number used
+//! beside the PMS's, the workflow buttons (acknowledge, resolve, dismiss, with a note
+//! and a corrected phone), and "run reconciliation now".
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -14,7 +16,7 @@ use super::messages::urlencode;
 use super::visitor::{Visitor, safe_next};
 use super::{Console, PageError};
 use crate::domain::access::Action;
-use crate::domain::flag::{self, Flag, FlagChange, FlagReason, FlagState};
+use crate::domain::flag::{self, Flag, FlagChange, FlagPriority, FlagReason, FlagState};
 use crate::domain::message::optional;
 use crate::domain::notice::Notice;
 use crate::service::flags as service;
@@ -53,7 +55,7 @@ pub async fn queue_page(
     let status = error.as_ref().map_or(StatusCode::OK, PageError::status);
     let here = format!("/flags?{}", form.query_string());
     let body = html! {
-        h1 { "Flag queue " small.hint { "· undelivered messages checked against the PMS" } }
+        h1 { "Flag queue " small.hint { "· one row per guest stay, most urgent first" } }
         @if let Some(notice) = Notice::decode(q.get("done"), &console.app.page_tokens, &visitor.session) {
             p.ok role="status" { (notice.text()) }
         }
@@ -69,10 +71,10 @@ pub async fn queue_page(
         @if rows.is_empty() && error.is_none() {
             p.hint { "No flag to work on with this filter." }
         } @else if !rows.is_empty() {
-            table {
+            table.queue {
                 thead { tr {
-                    th { "Raised (UTC)" } th { "Reason" } th { "State" } th { "Message phone" } th { "PMS phone" }
-                    th { "Suggested" } th { "Guest" } th { "Campaign" } th { "Work it" }
+                    th { "Priority" } th { "Guest · arrival" } th { "Why" } th { "Tried" }
+                    th { "Reached" } th { "Number used → PMS" } th { "State" } th { "Work it" }
                 } }
                 tbody {
                     @for f in &rows { (row(&visitor, f, &here)) }
@@ -101,6 +103,12 @@ fn filters(form: &FlagFilterForm) -> Markup {
                 }
             }
             fieldset {
+                legend { "Priority" }
+                @for p in FlagPriority::ALL {
+                    label { input type="checkbox" name="priority" value=(p.name()) checked[has(&form.priorities, p.name())]; " " (p.name().to_lowercase()) } " "
+                }
+            }
+            fieldset {
                 legend { "Reason" }
                 @for r in FlagReason::ALL {
                     label { input type="checkbox" name="reason" value=(r.name()) checked[has(&form.reasons, r.name())]; " " (reason_label(r)) } " "
@@ -122,16 +130,39 @@ fn row(visitor: &Visitor, f: &Flag, here: &str) -> Markup {
         .iter()
         .filter(|(to, _)| *to != f.state && flag::check_move(f.state, Some(*to)).is_ok())
         .collect();
+    let channels: Vec<&str> = f.channels_tried.iter().map(|c| c.label()).collect();
     html! {
-        tr id={"flag-" (f.id)} {
-            td.t { (time(f.created_at)) }
-            td { strong { (reason_label(f.reason)) } br; small.hint { (f.detail) } }
+        tr id={"flag-" (f.id)} class={"priority-" (f.priority.name().to_lowercase())} {
+            td { strong.priority { (f.priority.name().to_lowercase()) } br; small.hint { "raised " (time(f.created_at)) } }
+            td {
+                strong { (f.guest_name.as_deref().unwrap_or("(no name)")) } br;
+                @match (f.check_in_date, f.check_out_date) {
+                    (Some(i), Some(o)) => { (i) " → " (o) }
+                    (Some(i), None) => { "arrives " (i) }
+                    _ => { small.hint { "no arrival date" } }
+                }
+                br; small.hint { "stay " (f.stay_key) }
+            }
+            td.why { strong { (reason_label(f.reason)) } br; small.hint { (f.detail) } }
+            td {
+                (channels.join(", ")) br;
+                (f.attempts) @if f.attempts == 1 { " failure" } @else { " failures" }
+                @if let Some(c) = &f.campaign_name { br; small.hint { (c) } }
+            }
+            td {
+                @match (f.reached_at, f.reached_channel) {
+                    (Some(at), Some(c)) => { "yes, by " (c.label()) br; small.hint { (time(at)) } }
+                    _ => { "not yet" }
+                }
+            }
+            td {
+                a href={"/messages/" (f.message_id)} { (phone_for(visitor, f.message_phone.as_deref())) (f.message_email.as_deref().unwrap_or("")) }
+                @if f.pms_phone.is_some() || f.pms_email.is_some() {
+                    br; "PMS: " (phone_for(visitor, f.pms_phone.as_deref())) (f.pms_email.as_deref().unwrap_or(""))
+                }
+                @if let Some(s) = &f.suggested_phone { br; small.hint { "try " (phone_for(visitor, Some(s))) } }
+            }
             td { (f.state.name().to_lowercase()) @if let Some(n) = &f.note { br; small.hint { "note: " (n) } } }
-            td { a href={"/messages/" (f.message_id)} { (phone_for(visitor, f.message_phone.as_deref())) (f.message_email.as_deref().unwrap_or("")) } }
-            td { (phone_for(visitor, f.pms_phone.as_deref())) (f.pms_email.as_deref().unwrap_or("")) }
-            td { (phone_for(visitor, f.suggested_phone.as_deref())) }
-            td { (f.guest_name.as_deref().unwrap_or("")) }
-            td { (f.campaign_name.as_deref().unwrap_or("")) }
             td.actions {
                 @if visitor.caller.may(Action::UpdateFlag) && !moves.is_empty() {
                     form method="post" action={"/flags/" (f.id)} {

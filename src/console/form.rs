@@ -2,7 +2,7 @@
 //! back into links, so a filtered view lives in its URL (bookmarkable, shareable).
 use crate::domain::FieldError;
 use crate::domain::filter::FilterDraft;
-use crate::domain::flag::{FlagReason, FlagState};
+use crate::domain::flag::{FlagPriority, FlagReason, FlagState};
 use crate::domain::message::{Channel, MessageStatus};
 use crate::domain::names::from_names;
 use crate::service::flags::FlagFilterDraft;
@@ -148,6 +148,7 @@ pub struct FlagFilterForm {
     pub hotels: Vec<String>,
     pub states: Vec<String>,
     pub reasons: Vec<String>,
+    pub priorities: Vec<String>,
     pub campaign: String,
     pub page: String,
 }
@@ -158,6 +159,7 @@ impl FlagFilterForm {
             hotels: q.all("hotel"),
             states: q.all("state"),
             reasons: q.all("reason"),
+            priorities: q.all("priority"),
             campaign: q.get("campaign").to_string(),
             page: q.get("page").to_string(),
         }
@@ -184,6 +186,13 @@ impl FlagFilterForm {
                 FlagReason::name,
                 FlagReason::from_name,
             )?,
+            priorities: from_names(
+                "priority",
+                &self.priorities,
+                &FlagPriority::ALL,
+                FlagPriority::name,
+                FlagPriority::from_name,
+            )?,
             campaign_name: self.campaign.clone(),
             ..FlagFilterDraft::default()
         })
@@ -199,6 +208,9 @@ impl FlagFilterForm {
         }
         for r in &self.reasons {
             out.append_pair("reason", r);
+        }
+        for p in &self.priorities {
+            out.append_pair("priority", p);
         }
         if !self.campaign.is_empty() {
             out.append_pair("campaign", &self.campaign);

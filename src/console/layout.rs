@@ -35,6 +35,10 @@ dl.fields dt{color:#5b6472}dl.fields dd{margin:0}
 .actions form{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center}
 .actions textarea{width:9rem;height:2.2rem}
 td.t{white-space:nowrap}
+.queue td{overflow-wrap:anywhere}.queue td.why{max-width:20rem}.queue td.actions{width:11rem}
+.queue .actions textarea{width:10rem}
+.priority-urgent td:first-child{border-left:4px solid #b42318}.priority-urgent .priority{color:#b42318}
+.priority-low .priority{color:#5b6472}
 "#;
 
 fn head(title: &str) -> Markup {

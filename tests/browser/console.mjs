@@ -1,6 +1,7 @@
 // The web console in Debian's headless Chromium, as an agent-turned-CSM uses it:
 // sign in, filter by a national-format phone, open a message's history, run a
-// reconciliation pass, resolve a flag, and see the flag queue shrink.
+// reconciliation pass, read the per-stay queue (urgent first, at 1280 pixels), resolve
+// a flag, and see the flag queue shrink.
 // Env: CONSOLE_URL, CONSOLE_TOKEN (a csm token), SCREENSHOT_DIR (optional).
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -91,7 +92,20 @@ try {
   const rows = () => page.$$eval('tr[id^=flag-]', (trs) => trs.map((tr) => tr.id));
   const before = await rows();
   assert.ok(before.length > 0 && before.length < 50, `a queue of one page: ${before.length}`);
+
+  step('the queue is one row per stay, urgent first, and fits a 1280-pixel screen');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const priorities = await page.$$eval('tr[id^=flag-]', (trs) => trs.map((tr) => tr.className));
+  const rank = { 'priority-urgent': 0, 'priority-normal': 1, 'priority-low': 2 };
+  assert.ok(priorities.every((c) => c in rank), `a priority per row: ${priorities}`);
+  assert.ok(priorities.every((c, i) => i === 0 || rank[priorities[i - 1]] <= rank[c]), `urgent first: ${priorities}`);
+  const stayKeys = await page.$$eval('tr[id^=flag-] td:nth-child(2) small', (s) => s.map((e) => e.textContent));
+  assert.equal(new Set(stayKeys).size, stayKeys.length, 'one row per stay');
+  assert.match(await page.textContent('tr[id^=flag-] td:nth-child(4)'), /failures?/);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 1280 px (${overflow} px too wide)`);
   await shot('flags');
+  await page.setViewportSize({ width: 1400, height: 900 });
   const id = before[0];
   await page.fill(`#${id} textarea[name=note]`, 'guest called, number fixed');
   await page.click(`#${id} button[value=ACKNOWLEDGED]`);

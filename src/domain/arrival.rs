@@ -91,8 +91,19 @@ pub fn stay_key(m: &Message) -> String {
     )
 }
 
-/// The stay key from a message's fields (`email` already normalised). The stored
-/// `messages.stay_key` is this, as the migration that added it computes in SQL.
+/// Which field of its messages a stay key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StayKind {
+    Reservation,
+    Guest,
+    Phone,
+    Email,
+    /// None of them (an erased message): the message is a stay of its own.
+    Message,
+}
+
+/// The stay key from a message's fields (`email` already normalised). The migration
+/// that gave flags their stay computes the same in SQL.
 pub fn stay_key_of(
     reservation: Option<&str>,
     guest: Option<&str>,
@@ -101,12 +112,31 @@ pub fn stay_key_of(
     email: Option<&str>,
     message_id: &str,
 ) -> String {
-    reservation
-        .or(guest)
-        .or(phone.filter(|_| channel.uses_phone()))
-        .or(email)
-        .unwrap_or(message_id)
-        .to_string()
+    stay_of(reservation, guest, channel, phone, email, message_id).1
+}
+
+/// The stay key and where it comes from.
+pub fn stay_of(
+    reservation: Option<&str>,
+    guest: Option<&str>,
+    channel: Channel,
+    phone: Option<&str>,
+    email: Option<&str>,
+    message_id: &str,
+) -> (StayKind, String) {
+    let (kind, key) = match (
+        reservation,
+        guest,
+        phone.filter(|_| channel.uses_phone()),
+        email,
+    ) {
+        (Some(r), _, _, _) => (StayKind::Reservation, r),
+        (None, Some(g), _, _) => (StayKind::Guest, g),
+        (None, None, Some(p), _) => (StayKind::Phone, p),
+        (None, None, None, Some(e)) => (StayKind::Email, e),
+        (None, None, None, None) => (StayKind::Message, message_id),
+    };
+    (kind, key.to_string())
 }
 
 /// The stay a PMS guest record is: its reservation, else the guest.

@@ -17,7 +17,7 @@ use crate::domain::message::{Message, MessageStatus};
 use crate::domain::phone::RegionMap;
 use crate::domain::run::{HotelCounts, ReconciliationRun, RunState, Trigger};
 use crate::pms::{Directories, DirectoryGuest, GuestKey};
-use crate::store::reconcile::{self as store, Candidate, FlagUpdate};
+use crate::store::reconcile::{self as store, Candidate, FlagUpdate, StayRef};
 use crate::store::{Store, StoreError, runs};
 
 #[derive(Debug, thiserror::Error)]
@@ -198,16 +198,28 @@ impl Reconciler {
         let mut after = String::new();
         loop {
             let (hotels, from, limit) = (hotel_ids.to_vec(), after.clone(), self.chunk_size);
-            // Open flags come as (flag id, hotel, stay); they have no message to mark.
-            let (rows, candidates): (Vec<(String, String, String)>, Vec<Candidate>) = self
+            // Open flags come as (flag id, hotel, stay) with no message to mark, and
+            // their key's kind unknown.
+            type Row = (String, String, StayRef);
+            let (rows, candidates): (Vec<Row>, Vec<Candidate>) = self
                 .store
                 .run(move |c| match walk {
-                    Walk::OpenFlags => Ok((store::open_flags(c, &hotels, &from, limit)?, vec![])),
+                    Walk::OpenFlags => {
+                        let open = store::open_flags(c, &hotels, &from, limit)?;
+                        let rows = open
+                            .into_iter()
+                            .map(|(id, h, key)| (id, h, (key, None)))
+                            .collect();
+                        Ok((rows, vec![]))
+                    }
                     Walk::Failing(status) => {
                         let found = store::candidates(c, status, &hotels, &from, limit)?;
                         let rows = found
                             .iter()
-                            .map(|m| (m.id.clone(), m.hotel_id.clone(), m.stay_key.clone()))
+                            .map(|m| {
+                                let stay = (m.stay_key.clone(), Some(m.stay_kind));
+                                (m.id.clone(), m.hotel_id.clone(), stay)
+                            })
                             .collect();
                         Ok((rows, found))
                     }
@@ -219,7 +231,7 @@ impl Reconciler {
             after = last.0.clone();
             let full = rows.len() == self.chunk_size;
 
-            let mut by_hotel: BTreeMap<String, (Vec<String>, Vec<Candidate>)> = BTreeMap::new();
+            let mut by_hotel: BTreeMap<String, (Vec<StayRef>, Vec<Candidate>)> = BTreeMap::new();
             for (_, hotel, stay_key) in rows {
                 by_hotel.entry(hotel).or_default().0.push(stay_key);
             }
@@ -247,7 +259,7 @@ impl Reconciler {
         &self,
         run: &mut ReconciliationRun,
         hotel: &str,
-        keys: Vec<String>,
+        keys: Vec<StayRef>,
         candidates: &[Candidate],
         failed_hotels: &mut HashSet<String>,
         outcome: &mut ChunkOutcome,

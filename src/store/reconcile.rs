@@ -14,7 +14,7 @@ use super::messages::MessageRow;
 use super::rows::{CheckRow, FlagRow};
 use super::schema::{flags, messages, reconciliation_checks as checks};
 use super::{DbConn, StoreError, WriteTransaction};
-use crate::domain::arrival::stay_key_of;
+use crate::domain::arrival::{StayKind, stay_of};
 use crate::domain::flag::{Flag, FlagState};
 use crate::domain::message::{Channel, Message, MessageStatus};
 use crate::with_conn;
@@ -25,6 +25,7 @@ pub struct Candidate {
     pub id: String,
     pub hotel_id: String,
     pub stay_key: String,
+    pub stay_kind: StayKind,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -84,15 +85,17 @@ pub fn candidates(
         .into_iter()
         .map(|r| {
             let channel = Channel::from_code(r.2).unwrap_or(Channel::Email);
+            let (stay_kind, stay_key) = stay_of(
+                r.6.as_deref(),
+                r.5.as_deref(),
+                channel,
+                r.3.as_deref(),
+                r.4.as_deref(),
+                &r.0,
+            );
             Candidate {
-                stay_key: stay_key_of(
-                    r.6.as_deref(),
-                    r.5.as_deref(),
-                    channel,
-                    r.3.as_deref(),
-                    r.4.as_deref(),
-                    &r.0,
-                ),
+                stay_key,
+                stay_kind,
                 updated_at: from_db(r.7),
                 id: r.0,
                 hotel_id: r.1,
@@ -125,43 +128,73 @@ pub fn open_flags(
     }))
 }
 
-/// Stay keys per query: four IN lists of them stay under SQLite's 32,766 parameters.
+/// Stay keys per query: SQLite takes 32,766 parameters.
 const STAYS_PER_QUERY: usize = 1000;
 
 /// The messages of some stays (each with its stay key) and their flags.
 pub type Stays = (Vec<(String, Message)>, Vec<Flag>);
 
+/// A stay to read, and where its key comes from when known (a flag's is not).
+pub type StayRef = (String, Option<StayKind>);
+
 /// Every message of these stays of one hotel, each with its stay key, and every flag
-/// of them (open or closed). A stay key may be a reservation, a PMS guest, a phone or
-/// an email: one query asks for all four and keeps the messages whose stay it is.
-pub fn stays(conn: &mut DbConn, hotel_id: &str, stay_keys: &[String]) -> Result<Stays, StoreError> {
+/// of them (open or closed). Each kind of key is read through its own index, one
+/// set-based query per kind present (a chunk of candidates is mostly one kind):
+/// asking every index for every key would cost four index searches per stay.
+pub fn stays(conn: &mut DbConn, hotel_id: &str, stays: &[StayRef]) -> Result<Stays, StoreError> {
     let mut found = Vec::new();
     let mut flag_rows: Vec<FlagRow> = Vec::new();
-    for keys in stay_keys.chunks(STAYS_PER_QUERY) {
-        let wanted: HashSet<&str> = keys.iter().map(String::as_str).collect();
-        let rows: Vec<MessageRow> = with_conn!(conn, c => messages::table
-            .filter(messages::hotel_id.eq(hotel_id.to_string()))
-            .filter(
-                messages::pms_reservation_id
-                    .eq_any(keys.to_vec())
-                    .or(messages::pms_guest_id
-                        .eq_any(keys.to_vec())
-                        .and(messages::pms_reservation_id.is_null()))
-                    .or(messages::recipient_phone.eq_any(keys.to_vec()))
-                    .or(messages::email_normalized.eq_any(keys.to_vec())),
-            )
-            .select(MessageRow::as_select())
-            .load(c)?);
-        for row in rows {
-            let m = Message::try_from(row)?;
-            let key = crate::domain::arrival::stay_key(&m);
-            if wanted.contains(key.as_str()) {
-                found.push((key, m));
+    for chunk in stays.chunks(STAYS_PER_QUERY) {
+        let wanted: HashSet<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+        let of = |kind: StayKind| -> Vec<String> {
+            chunk
+                .iter()
+                .filter(|(_, k)| k.is_none_or(|k| k == kind))
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        let mut seen: HashSet<String> = HashSet::new();
+        for kind in [
+            StayKind::Reservation,
+            StayKind::Guest,
+            StayKind::Phone,
+            StayKind::Email,
+            StayKind::Message,
+        ] {
+            let keys = of(kind);
+            if keys.is_empty() {
+                continue;
+            }
+            let rows: Vec<MessageRow> = with_conn!(conn, c => {
+                let q = messages::table
+                    .filter(messages::hotel_id.eq(hotel_id.to_string()))
+                    .into_boxed();
+                let q = match kind {
+                    StayKind::Reservation => q.filter(messages::pms_reservation_id.eq_any(keys)),
+                    StayKind::Guest => q
+                        .filter(messages::pms_guest_id.eq_any(keys))
+                        .filter(messages::pms_reservation_id.is_null()),
+                    StayKind::Phone => q.filter(messages::recipient_phone.eq_any(keys)),
+                    StayKind::Email => q.filter(messages::email_normalized.eq_any(keys)),
+                    StayKind::Message => q.filter(messages::id.eq_any(keys)),
+                };
+                q.select(MessageRow::as_select()).load(c)?
+            });
+            for row in rows {
+                if !seen.insert(row.id.clone()) {
+                    continue;
+                }
+                let m = Message::try_from(row)?;
+                let key = crate::domain::arrival::stay_key(&m);
+                if wanted.contains(key.as_str()) {
+                    found.push((key, m));
+                }
             }
         }
+        let keys: Vec<String> = chunk.iter().map(|(k, _)| k.clone()).collect();
         flag_rows.extend(with_conn!(conn, c => flags::table
             .filter(flags::hotel_id.eq(hotel_id.to_string()))
-            .filter(flags::stay_key.eq_any(keys.to_vec()))
+            .filter(flags::stay_key.eq_any(keys))
             .select(FlagRow::as_select())
             .load::<FlagRow>(c)?));
     }

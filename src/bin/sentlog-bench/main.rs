@@ -2,6 +2,7 @@
 //! in a child process on loopback, and measures every main path over gRPC beside the
 //! same work done as plain SQL through the driver. Prints one Markdown table (and JSON
 //! with --json). See the README's Performance section.
+mod csm;
 mod measure;
 mod raw;
 mod report;
@@ -50,6 +51,11 @@ pub struct Args {
     /// fresh database and measure the server's memory with them open.
     #[arg(long)]
     watchers: Option<usize>,
+    /// Instead of the query measures: seed the realistic demo (guest stays with ground
+    /// truth) on a fresh database, run one pass, and report the CSM signal (flags per
+    /// 1,000 stays, precision, recall, pass speed) and the CSM reads' latency.
+    #[arg(long)]
+    csm_signal: bool,
     /// Internal: serve gRPC on this address (the benchmark's server child process).
     #[arg(long, hide = true)]
     serve: Option<String>,
@@ -92,6 +98,19 @@ fn main() -> anyhow::Result<()> {
     let mut table = Table { rows: Vec::new() };
     table.add("cores", std::thread::available_parallelism()?.to_string());
     table.add("backend", store.backend().name());
+    if args.csm_signal {
+        drop(runtime);
+        csm::csm_signal(
+            &store,
+            &config,
+            &args.database_url,
+            args.messages,
+            args.calls,
+            &mut table,
+        )?;
+        print(&table);
+        return write_json(&table, args.json.as_deref());
+    }
 
     let seeded = match args.reuse {
         true => seeded_before(&store, &mut table)?,
@@ -117,10 +136,7 @@ fn main() -> anyhow::Result<()> {
     server.stop();
     result?;
 
-    println!("| measure | figure |\n| --- | --- |");
-    for (what, figure) in &table.rows {
-        println!("| {what} | {figure} |");
-    }
+    print(&table);
     if args.explain {
         for (name, filter) in filters(&seeded) {
             let query = message_query(filter, &config.regions)?;
@@ -129,7 +145,20 @@ fn main() -> anyhow::Result<()> {
             println!("\n{name}:\n```\n{}\n```", plan.join("\n"));
         }
     }
-    if let Some(path) = args.json {
+    write_json(&table, args.json.as_deref())
+}
+
+/// The table as Markdown on stdout.
+fn print(table: &Table) {
+    println!("| measure | figure |\n| --- | --- |");
+    for (what, figure) in &table.rows {
+        println!("| {what} | {figure} |");
+    }
+}
+
+/// The table as JSON in `path`, if given.
+fn write_json(table: &Table, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if let Some(path) = path {
         let map: serde_json::Map<String, serde_json::Value> = table
             .rows
             .iter()

@@ -54,10 +54,7 @@ pub struct FlagFinding {
 /// Decides what one undelivered or failed message calls for. Phones are compared as
 /// E.164 after reading both sides in the hotel's region; emails trimmed and case-folded.
 pub fn decide(m: &MessageFacts, guest: Option<&GuestFacts>, region: Region) -> Decision {
-    if matches!(
-        m.error_category,
-        ErrorCategory::OptedOut | ErrorCategory::ContentRejected | ErrorCategory::RateLimited
-    ) {
+    if m.error_category.is_not_about_the_recipient() {
         return Decision::Skip;
     }
     if m.channel == Channel::Email {
@@ -447,7 +444,7 @@ mod tests {
 
         /// Whatever the inputs, a decision is made and a flag always explains itself.
         #[test]
-        fn total_and_explained(p in "\\PC{0,20}", q in "\\PC{0,20}", cat in 0i32..11) {
+        fn total_and_explained(p in "\\PC{0,20}", q in "\\PC{0,20}", cat in 0i32..14) {
             let cat = C::from_code(cat).unwrap();
             let m = sms(&p, cat);
             let g = guest(Some(&q));

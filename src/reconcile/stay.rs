@@ -318,7 +318,13 @@ pub fn decide(stay: &StayFacts, t: &Thresholds, new: &NewFlag) -> StayDecision {
         );
     }
     let hard_now = lead.is_some_and(|l| !is_soft(l.finding.reason));
-    if let Some((at, channel)) = reached.filter(|_| is_soft(open.reason) && !hard_now) {
+    // No failure of the stay says anything about the address any more (a late
+    // delivery won, or the error table now calls the failure something a CSM cannot
+    // fix): nothing is left to fix.
+    let evidence_gone = findings.is_empty() && !messages.is_empty();
+    if let Some((at, channel)) =
+        reached.filter(|_| (is_soft(open.reason) && !hard_now) || evidence_gone)
+    {
         return close(
             FlagState::Resolved,
             format!(
@@ -326,6 +332,14 @@ pub fn decide(stay: &StayFacts, t: &Thresholds, new: &NewFlag) -> StayDecision {
                 channel.label(),
                 at.format("%Y-%m-%d %H:%M UTC")
             ),
+        );
+    }
+    if evidence_gone {
+        return close(
+            FlagState::Dismissed,
+            "No failure of this stay says anything about the guest's address any more: \
+             nothing left to fix."
+                .into(),
         );
     }
     let mut next = open.clone();

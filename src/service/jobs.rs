@@ -1,6 +1,7 @@
 //! The background jobs, under one scheduler (tokio-cron-scheduler; six-field cron,
 //! seconds first, UTC) with one stop: reconciliation passes, the retention purge,
-//! settling message tallies and refreshing the planner's statistics. Each job is a
+//! settling message tallies and refreshing the planner's statistics; and, once per
+//! start, stored error categories brought in line with the error table. Each job is a
 //! plain use case that tests call directly; a failed run is logged and the schedule
 //! goes on.
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use super::AppState;
-use super::{retention, runs};
+use super::{recategorize, retention, runs};
 use crate::config::Validated;
 use crate::domain::run::Trigger;
 use crate::reconcile::ReconcileError;
@@ -20,9 +21,10 @@ const SETTLE_TALLIES_CRON: &str = "*/30 * * * * *";
 /// The planner's statistics follow a growing table (see `Store::refresh_statistics`).
 const REFRESH_STATISTICS_CRON: &str = "0 17 * * * *";
 
-/// The running scheduler; `stop` ends every job.
+/// The running scheduler, and the one-off catch-up started with it; `stop` ends both.
 pub struct Jobs {
     scheduler: JobScheduler,
+    catch_up: tokio::task::JoinHandle<()>,
 }
 
 impl Jobs {
@@ -77,10 +79,21 @@ impl Jobs {
         )
         .await?;
         scheduler.start().await?;
-        Ok(Jobs { scheduler })
+        // Once per start: stored error categories follow the current error table.
+        let store = state.store.clone();
+        let catch_up = tokio::spawn(async move {
+            if let Err(e) = recategorize::run(&store).await {
+                tracing::warn!(error = %e, "recategorising stored errors failed; the next start resumes");
+            }
+        });
+        Ok(Jobs {
+            scheduler,
+            catch_up,
+        })
     }
 
     pub async fn stop(mut self) -> Result<(), JobSchedulerError> {
+        self.catch_up.abort();
         self.scheduler.shutdown().await
     }
 }

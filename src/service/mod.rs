@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod messages;
 pub mod metrics;
 pub mod paging;
+pub mod recategorize;
 pub mod recipients;
 pub mod recording;
 pub mod retention;

@@ -8,6 +8,7 @@ pub mod explain;
 pub mod flags;
 pub mod guests;
 pub mod messages;
+pub mod recategorize;
 pub mod recipients;
 pub mod reconcile;
 pub mod retention;

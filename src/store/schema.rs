@@ -188,3 +188,10 @@ diesel::table! {
         messages -> Integer,
     }
 }
+
+diesel::table! {
+    sentlog_meta (key) {
+        key -> Text,
+        value -> Text,
+    }
+}

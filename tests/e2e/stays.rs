@@ -16,6 +16,7 @@ backend_tests!(
     a_stay_over_raises_nothing_and_its_flag_is_dismissed,
     the_queue_pages_by_urgency_without_repeat_or_skip,
     the_migration_merges_the_flags_of_one_stay,
+    failures_not_about_the_address_raise_nothing_even_after_a_table_change,
 );
 
 fn day(offset: i64) -> NaiveDate {
@@ -577,6 +578,87 @@ async fn the_migration_merges_the_flags_of_one_stay(db: TestDb) {
         (FlagState::Open as i32, "r-other")
     );
     assert_eq!(other.note, "called once", "nothing to merge");
+    restarted.stop().await;
+    server.stop().await;
+}
+
+/// Failures that say nothing about the address never raise a flag; a table that
+/// changes recategorises stored messages after the next start, and a flag whose
+/// evidence is gone then closes.
+async fn failures_not_about_the_address_raise_nothing_even_after_a_table_change(db: TestDb) {
+    use Channel::*;
+    use MessageStatus::*;
+    let server = TestServer::start(db).await;
+    let p = "+33611000041";
+    push_guests(&server, &[("r-window", p), ("r-old", "+33611000042")]).await;
+    let ids = record(
+        &mut server.messages(),
+        vec![
+            // Outside WhatsApp's window, then a paused template: the hub's problems.
+            stay_message("w1", "r-window", p, 1, Whatsapp, Failed, "131047"),
+            stay_message("w2", "r-window", p, 1, Whatsapp, Failed, "132015"),
+            stay_message("w3", "r-window", p, 1, Sms, Undelivered, "63016"),
+            // Recorded under an older table that did not know 131050.
+            stay_message("o1", "r-old", "+33611000042", 1, Whatsapp, Failed, "131050"),
+            stay_message("o2", "r-old", "+33611000042", 1, Whatsapp, Failed, "131050"),
+        ],
+    )
+    .await;
+    let got = server
+        .messages()
+        .get_message(proto::GetMessageRequest { id: ids[0].clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        got.error_category,
+        proto::ErrorCategory::OutsideWindow as i32
+    );
+    // Make r-old look as an older table left it: OTHER, and a flag raised on it.
+    let store = server.store().clone();
+    let (o1, o2) = (ids[3].clone(), ids[4].clone());
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        exec(
+            &mut conn,
+            &format!("UPDATE messages SET error_category = 10 WHERE id IN ('{o1}', '{o2}')"),
+        );
+        exec(&mut conn, "DELETE FROM sentlog_meta");
+    })
+    .await
+    .unwrap();
+    let run = pass(&server).await;
+    assert_eq!(run.flags_raised, 1, "{run:?}");
+    assert_eq!(run.messages_skipped, 3, "{run:?}");
+    let flags = all(&server).await;
+    assert!(of_stay(&flags, "r-window").is_empty());
+    let old = of_stay(&flags, "r-old")[0].clone();
+
+    // A restart recategorises the stored messages in the background.
+    let restarted = server.another_instance(|_| {}).await;
+    let mut category = 0;
+    for _ in 0..100 {
+        category = restarted
+            .messages()
+            .get_message(proto::GetMessageRequest { id: ids[3].clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .error_category;
+        if category != proto::ErrorCategory::Other as i32 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(category, proto::ErrorCategory::MarketingOptOut as i32);
+    pass(&restarted).await;
+    let got = restarted
+        .reconciliation()
+        .get_flag(proto::GetFlagRequest { id: old.id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.state, FlagState::Dismissed as i32, "{got:?}");
     restarted.stop().await;
     server.stop().await;
 }

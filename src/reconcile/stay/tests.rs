@@ -273,7 +273,7 @@ fn any_message() -> impl Strategy<Value = Message> {
         0i64..500,
         channels,
         statuses,
-        0i32..11,
+        0i32..14,
         -6i64..15,
         prop::bool::ANY,
     )
@@ -357,4 +357,38 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_flag_whose_evidence_is_gone_closes() {
+    let g = pms(SAME);
+    let before = [failed(1, C::Unreachable, 5), failed(2, C::Unreachable, 5)];
+    let open = raised(&run(&before, Some(&g), None)).cloned().unwrap();
+    // The table now says the failures were outside WhatsApp's window: not the address.
+    let after: Vec<Message> = before
+        .iter()
+        .cloned()
+        .map(|mut m| {
+            m.error_category = C::OutsideWindow;
+            m
+        })
+        .collect();
+    let StayDecision::Close(closed) = run(&after, Some(&g), Some(&open)) else {
+        panic!("not closed");
+    };
+    assert_eq!(closed.state, FlagState::Dismissed);
+    // A late delivery of the very message behind a hard flag: the number works.
+    let before = [failed(1, C::InvalidNumber, 5)];
+    let open = raised(&run(&before, Some(&g), None)).cloned().unwrap();
+    let after = [msg(
+        1,
+        Channel::Sms,
+        MessageStatus::Delivered,
+        C::InvalidNumber,
+        5,
+    )];
+    let StayDecision::Close(closed) = run(&after, Some(&g), Some(&open)) else {
+        panic!("not closed");
+    };
+    assert_eq!(closed.state, FlagState::Resolved);
 }

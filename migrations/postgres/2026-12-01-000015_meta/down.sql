@@ -1,0 +1,1 @@
+DROP TABLE sentlog_meta;

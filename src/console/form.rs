@@ -1,9 +1,10 @@
 //! Query strings and form bodies: read into the domain's filter drafts, and written
 //! back into links, so a filtered view lives in its URL (bookmarkable, shareable).
 use crate::domain::FieldError;
+use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::FilterDraft;
 use crate::domain::flag::{FlagPriority, FlagReason, FlagState};
-use crate::domain::message::{Channel, MessageStatus};
+use crate::domain::message::{Channel, MessageStatus, optional_date};
 use crate::domain::names::from_names;
 use crate::service::flags::FlagFilterDraft;
 
@@ -57,6 +58,9 @@ pub struct MessageFilterForm {
     pub statuses: Vec<String>,
     /// Only messages stuck now (`stuck=1`).
     pub stuck: bool,
+    pub error_categories: Vec<String>,
+    /// Only messages recorded on or after this day (`since=YYYY-MM-DD`, UTC).
+    pub since: String,
     /// A page token: where the list goes on from.
     pub page: String,
 }
@@ -74,6 +78,8 @@ impl MessageFilterForm {
             channels: q.all("channel"),
             statuses: q.all("status"),
             stuck: !q.get("stuck").is_empty(),
+            error_categories: q.all("error_category"),
+            since: q.get("since").to_string(),
             page: q.get("page").to_string(),
         }
     }
@@ -102,6 +108,15 @@ impl MessageFilterForm {
                 MessageStatus::from_name,
             )?,
             stuck: self.stuck,
+            error_categories: from_names(
+                "error_category",
+                &self.error_categories,
+                &ErrorCategory::ALL,
+                ErrorCategory::name,
+                ErrorCategory::from_name,
+            )?,
+            created_after: optional_date("since", &self.since)?
+                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
             ..FilterDraft::default()
         })
     }
@@ -132,6 +147,12 @@ impl MessageFilterForm {
         }
         if self.stuck {
             out.append_pair("stuck", "1");
+        }
+        for c in &self.error_categories {
+            out.append_pair("error_category", c);
+        }
+        if !self.since.is_empty() {
+            out.append_pair("since", &self.since);
         }
         out.finish()
     }

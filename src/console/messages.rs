@@ -15,6 +15,7 @@ use super::layout::{self, Section, date, opt_time, phone_for, time};
 use super::visitor::Visitor;
 use super::{Console, PageError};
 use crate::domain::access::{Action, HotelScope};
+use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::Counts;
 use crate::domain::message::{Channel, Message, MessageStatus};
 use crate::service::messages as service;
@@ -38,10 +39,14 @@ pub async fn list_page(
         Ok::<_, crate::service::ServiceError>((counts?, page?))
     }
     .await;
+    let sender_setup = sender_setup_banner(app, &visitor).await;
     let (status, body) = match found {
         Ok((counts, (rows, next))) => (
             StatusCode::OK,
-            list_body(&visitor, &form, None, &counts, &rows, &next),
+            html! {
+                (sender_setup)
+                (list_body(&visitor, &form, None, &counts, &rows, &next))
+            },
         ),
         Err(e) => {
             let e = PageError::from(e);
@@ -75,6 +80,13 @@ fn filters(visitor: &Visitor, form: &MessageFilterForm) -> Markup {
     };
     html! {
         form.filters method="get" action="/messages" {
+            // Filters the banner links to, kept while the others change.
+            @for c in &form.error_categories {
+                label { "Error " input type="text" name="error_category" value=(c) size="14"; }
+            }
+            @if !form.since.is_empty() {
+                label { "Recorded since " input type="date" name="since" value=(form.since); }
+            }
             @match several_hotels {
                 None => label { "Hotel " input type="text" name="hotel" value=(form.hotels.first().map(String::as_str).unwrap_or("")) size="8" placeholder="all"; }
                 Some(hotels) if !hotels.is_empty() => fieldset {
@@ -117,6 +129,37 @@ fn filters(visitor: &Visitor, form: &MessageFilterForm) -> Markup {
             button type="submit" { "Filter" }
             a href="/messages" { "Reset" }
         }
+    }
+}
+
+/// Days back the sender-setup banner looks.
+const SENDER_SETUP_DAYS: i64 = 7;
+
+/// "N messages failed because of the sender's setup since …": failures a CSM cannot
+/// fix and the hub must (an account, a template, a sender number), linking to them.
+/// Nothing when there are none, or when the count is unavailable (the page still works).
+async fn sender_setup_banner(app: &crate::service::AppState, visitor: &Visitor) -> Markup {
+    let since = (chrono::Utc::now() - chrono::Duration::days(SENDER_SETUP_DAYS)).date_naive();
+    let form = MessageFilterForm {
+        error_categories: vec![ErrorCategory::SenderSetup.name().to_string()],
+        since: since.to_string(),
+        ..MessageFilterForm::default()
+    };
+    let counted = async {
+        let q = service::query(app, &visitor.caller, form.draft()?)?;
+        service::count(app, q).await
+    }
+    .await;
+    match counted {
+        Ok(c) if c.total > 0 => html! {
+            p.error role="status" {
+                a href={"/messages?" (form.query_string())} {
+                    (c.total) " messages failed because of the sender's setup since " (since)
+                }
+                " — the account, a template or the sender number: fixed on the hub's side, not by a CSM."
+            }
+        },
+        _ => html! {},
     }
 }
 

@@ -1,7 +1,8 @@
 //! Prometheus metrics (the `prometheus` crate), rendered as text for `GET /metrics` on
 //! their own port when `metrics_listen` is set: calls and latency per RPC and status code, status events
 //! per outcome, reconciliation runs, their duration and flags raised per reason, open
-//! flags per reason and the database pool, the last two read at scrape time.
+//! flags per reason, messages failed because of the sender's setup per hotel, and the
+//! database pool, the last three read at scrape time.
 use std::sync::LazyLock;
 
 use prometheus::{
@@ -9,8 +10,9 @@ use prometheus::{
     TextEncoder,
 };
 
+use crate::domain::error_category::ErrorCategory;
 use crate::domain::run::ReconciliationRun;
-use crate::store::{Store, flags};
+use crate::store::{Store, flags, tallies};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -21,6 +23,7 @@ pub struct Metrics {
     pub run_seconds: HistogramVec,
     pub flags_raised: IntCounterVec,
     pub open_flags: IntGaugeVec,
+    pub sender_setup: IntGaugeVec,
     pub pool_in_use: IntGauge,
     pub pool_size: IntGauge,
 }
@@ -68,6 +71,15 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Opts::new("open_flags", "open or acknowledged flags by reason"),
         &["reason"],
     )?;
+    // Per hotel: these are the hub's own problems (an account, a template, a sender
+    // number), which its team fixes per hotel.
+    let sender_setup = IntGaugeVec::new(
+        Opts::new(
+            "sender_setup_failures",
+            "messages failed because of the sender's setup (ERROR_CATEGORY_SENDER_SETUP), per hotel",
+        ),
+        &["hotel_id"],
+    )?;
     let pool_in_use = IntGauge::new("db_pool_in_use", "database connections handed out")?;
     let pool_size = IntGauge::new("db_pool_size", "database connections the pool may open")?;
     registry.register(Box::new(calls.clone()))?;
@@ -77,6 +89,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(run_seconds.clone()))?;
     registry.register(Box::new(flags_raised.clone()))?;
     registry.register(Box::new(open_flags.clone()))?;
+    registry.register(Box::new(sender_setup.clone()))?;
     registry.register(Box::new(pool_in_use.clone()))?;
     registry.register(Box::new(pool_size.clone()))?;
     Ok(Metrics {
@@ -88,6 +101,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         run_seconds,
         flags_raised,
         open_flags,
+        sender_setup,
         pool_in_use,
         pool_size,
     })
@@ -111,6 +125,18 @@ pub async fn render(store: &Store) -> String {
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: open flags unavailable"),
+    }
+    match store
+        .run(|c| tallies::per_hotel_with_error(c, ErrorCategory::SenderSetup))
+        .await
+    {
+        Ok(counts) => {
+            m.sender_setup.reset();
+            for (hotel, n) in counts {
+                m.sender_setup.with_label_values(&[hotel.as_str()]).set(n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: sender-setup failures unavailable"),
     }
     let mut out = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&m.registry.gather(), &mut out) {

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::schema::message_tallies as t;
 use super::{DbConn, StoreError};
 use crate::domain::day_split::WholeDays;
+use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
 use crate::with_conn;
 
@@ -164,4 +165,21 @@ pub fn settle_pg(c: &mut diesel::PgConnection) -> Result<(), StoreError> {
         }
         Ok(())
     })
+}
+
+/// Messages whose current error is `category`, per hotel (for the metrics): a sum of
+/// tallies, never a read of messages.
+pub fn per_hotel_with_error(
+    conn: &mut DbConn,
+    category: ErrorCategory,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows: Vec<(String, Option<i64>)> = with_conn!(conn, c => t::table
+        .filter(t::error_category.eq(category.code()))
+        .group_by(t::hotel_id)
+        .select((t::hotel_id, sum(t::messages)))
+        .load(c)?);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(h, n)| n.filter(|n| *n > 0).map(|n| (h, n)))
+        .collect())
 }

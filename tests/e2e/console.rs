@@ -15,6 +15,7 @@ backend_tests!(
     flag_queue_workflow_with_csrf,
     sign_in_stays_on_the_console_and_needs_its_own_form,
     csv_neutralises_formulas_and_masks_like_the_page,
+    the_messages_page_warns_of_the_sender_s_own_failures,
 );
 
 /// A cookie-keeping HTTP client that does not follow redirects (tests look at them).
@@ -615,6 +616,56 @@ async fn csv_neutralises_formulas_and_masks_like_the_page(db: TestDb) {
     csm.sign_in("tok-csm-h1", "/messages").await;
     let csv = csm.get("/messages.csv").await;
     assert!(csv.body.contains("'+33612345678"), "{}", csv.body);
+    seeder.stop().await;
+    server.stop().await;
+}
+
+/// Failures of the sender's setup are the hub's to fix: the messages page says how many
+/// there were this week, in the agent's hotels only, and links to them.
+async fn the_messages_page_warns_of_the_sender_s_own_failures(db: TestDb) {
+    let server = TestServer::start_with(db, with_tokens).await;
+    let seeder = server
+        .another_instance(|s| s.console_listen = "off".into())
+        .await;
+    let failed = |hotel: &str, ext: &str, code: &str| proto::NewMessage {
+        status: proto::MessageStatus::Failed as i32,
+        error_code: code.into(),
+        ..new_message(hotel, ext, "+33612345678")
+    };
+    let mut agent = Browser::new(&server);
+    agent.sign_in("tok-agent-h1", "/messages").await;
+    record(&mut seeder.messages(), vec![failed("h1", "fine", "30003")]).await;
+    let page = agent.get("/messages").await;
+    assert!(!page.body.contains("sender's setup"), "nothing to say yet");
+    record(
+        &mut seeder.messages(),
+        vec![
+            failed("h1", "paused-1", "132015"),
+            failed("h1", "paused-2", "132015"),
+            failed("h2", "elsewhere", "132015"),
+        ],
+    )
+    .await;
+    let page = agent.get("/messages").await;
+    assert!(
+        page.body
+            .contains("2 messages failed because of the sender's setup since"),
+        "{}",
+        page.body
+    );
+    let link = page
+        .body
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
+        .find(|h| h.contains("error_category=SENDER_SETUP"))
+        .expect("a link to the failures");
+    let listed = agent.get(&link).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(
+        listed.body.contains("<strong>2</strong> messages"),
+        "{}",
+        listed.body
+    );
     seeder.stop().await;
     server.stop().await;
 }

@@ -18,6 +18,16 @@ async fn metrics_show_calls_events_runs_and_flags(db: TestDb) {
     let mut msg = new_message("h", "e1", "+33612345678");
     msg.status = MessageStatus::Undelivered as i32;
     msg.pms_guest_id = "nobody".into();
+    // Two failures of the sender's own setup (a paused template), in another hotel.
+    let setup = (1..=2)
+        .map(|i| {
+            let mut s = new_message("h-setup", &format!("s{i}"), "+33612345679");
+            s.status = MessageStatus::Failed as i32;
+            s.error_code = "132015".into();
+            s
+        })
+        .collect();
+    record(&mut m, setup).await;
     let ids = record(&mut m, vec![msg]).await;
     let event = proto::StatusEvent {
         message_id: ids[0].clone(),
@@ -104,5 +114,16 @@ async fn metrics_show_calls_events_runs_and_flags(db: TestDb) {
         line_with(&text, "sentlog_db_pool_size", &[]).map(|l| l.rsplit(' ').next().unwrap()),
         Some("4")
     );
+    assert_eq!(
+        line_with(
+            &text,
+            "sentlog_sender_setup_failures",
+            &["hotel_id=\"h-setup\""]
+        )
+        .map(|l| l.rsplit(' ').next().unwrap()),
+        Some("2"),
+        "{text}"
+    );
+    assert!(line_with(&text, "sentlog_sender_setup_failures", &["hotel_id=\"h\""]).is_none());
     server.stop().await;
 }

@@ -7,7 +7,7 @@
 //! batches touching the same messages queue instead of deadlocking; SQLite has one
 //! writer at a time.
 use crate::domain::status_event::{EventResult, HistoryEvent};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -22,7 +22,7 @@ use crate::domain::error_category::ErrorCategory;
 use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, MessageStatus};
 use crate::domain::status::{StatusReport, StatusState};
-use crate::domain::status_event::{self, Current, EventOutcome, StatusEvent, Target};
+use crate::domain::status_event::{self, Current, EventOutcome, Kept, StatusEvent, Target};
 use crate::with_conn;
 
 const HISTORY_CHUNK: usize = 500;
@@ -152,16 +152,29 @@ pub fn apply(
             current.insert(row.id.clone(), row.current()?);
         }
 
-        // 3. Event ids already kept for these messages (a message has a handful, so
-        //    reading them all beats probing every (message, event id) pair).
+        // 3. The events already kept for these messages, by id and by content (a
+        //    message has a handful, so reading them all beats probing each event).
         let known: Vec<String> = current.keys().cloned().collect();
-        let mut kept: HashSet<(String, String)> = HashSet::new();
+        let mut kept = Kept::default();
         for chunk in known.chunks(HISTORY_CHUNK) {
-            let rows: Vec<(String, String)> = status_events::table
+            let rows: Vec<(String, String, i32, NaiveDateTime, Option<String>)> = status_events::table
                 .filter(status_events::message_id.eq_any(chunk.to_vec()))
-                .select((status_events::message_id, status_events::event_id))
+                .select((
+                    status_events::message_id,
+                    status_events::event_id,
+                    status_events::status,
+                    status_events::occurred_at,
+                    status_events::error_code,
+                ))
                 .load(c)?;
-            kept.extend(rows);
+            for (message_id, event_id, status, occurred_at, code) in rows {
+                let Some(status) = MessageStatus::from_code(status) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "an event of message {message_id} has an unknown status"
+                    )));
+                };
+                kept.insert(&message_id, &event_id, status, from_db(occurred_at), code.as_deref());
+            }
         }
 
         // 4. The rules decide (domain::status_event::fold), without the database.

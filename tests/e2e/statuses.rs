@@ -183,6 +183,21 @@ async fn duplicates_with_and_without_event_ids(db: TestDb) {
     .await;
     assert_eq!(r[0].outcome, EventOutcome::Stale as i32);
     assert_eq!(r[1].outcome, EventOutcome::Duplicate as i32);
+    // Duplicates by content: SendGrid retries one event under a new `sg_event_id`, a
+    // relay stamps Twilio's id-less callbacks with a new id each time.
+    for retry in ["sg-1-retry", "sg-1-retry-2"] {
+        let r = update(&mut c, vec![event(&ids[0], Delivered, 20, retry)]).await;
+        assert_eq!(r[0].outcome, EventOutcome::Duplicate as i32, "{retry}");
+    }
+    let again = proto::StatusEvent {
+        event_id: "relay-stamped-id".into(),
+        ..failure(&ids[0], Failed, 10, "1")
+    };
+    let r = update(&mut c, vec![again]).await;
+    assert_eq!(r[0].outcome, EventOutcome::Duplicate as i32);
+    // The same status at another time is another event.
+    let r = update(&mut c, vec![event(&ids[0], Delivered, 21, "sg-2")]).await;
+    assert_eq!(r[0].outcome, EventOutcome::Stale as i32);
     let after = get(&mut c, &ids[0]).await;
     assert_eq!(after.status, before.status);
     assert_eq!(after.sent_at, at(10));
@@ -194,8 +209,8 @@ async fn duplicates_with_and_without_event_ids(db: TestDb) {
         .unwrap()
         .into_inner()
         .events;
-    // recorded (PENDING), delivered, sent, failed: each kept once.
-    assert_eq!(history.len(), 4, "{history:?}");
+    // recorded (PENDING), delivered, sent, failed, the later delivery: each kept once.
+    assert_eq!(history.len(), 5, "{history:?}");
     server.stop().await;
 }
 

@@ -684,7 +684,7 @@ pub fn load(store: &Store, n: usize, seed: u64, show_progress: bool) -> Result<L
             }
             batch.push(m);
         }
-        let recorded = messages::record(&mut conn, &batch, at)?;
+        let recorded = messages::record(&mut conn, &batch, at)?.results;
         let mut events = Vec::new();
         for (r, (path, code, text)) in recorded.iter().zip(finals) {
             if !r.created {
@@ -703,7 +703,13 @@ pub fn load(store: &Store, n: usize, seed: u64, show_progress: bool) -> Result<L
                 });
             }
         }
-        status_events::apply(&mut conn, &events, &[], at + Duration::hours(1))?;
+        status_events::apply(
+            &mut conn,
+            &events,
+            &[],
+            at + Duration::hours(1),
+            &Default::default(),
+        )?;
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();

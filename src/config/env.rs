@@ -57,7 +57,16 @@ impl Settings {
                 )
             })?;
         }
+        if let Some(v) = var("SENTLOG_PARKED_TTL_HOURS") {
+            self.parked_ttl_hours = v.parse().map_err(|_| {
+                invalid("SENTLOG_PARKED_TTL_HOURS", format!("{v:?} is not a number"))
+            })?;
+        }
         for (name, target) in [
+            (
+                "SENTLOG_MAX_PARKED_PER_HOTEL",
+                &mut self.max_parked_per_hotel,
+            ),
             ("SENTLOG_MAX_OPEN_STREAMS", &mut self.max_open_streams),
             (
                 "SENTLOG_MAX_OPEN_STREAMS_PER_TOKEN",

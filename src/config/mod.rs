@@ -82,6 +82,13 @@ pub struct Settings {
     pub console_listen: String,
     /// Hours of silence, per channel, after which a message counts as stuck.
     pub stuck_after: StuckAfterSettings,
+    /// Hours an early callback (a status event for a message not recorded yet) waits
+    /// for its message before it is dropped.
+    pub parked_ttl_hours: u32,
+    /// Early callbacks waiting at most per caller scope (a hotel): past it, a batch
+    /// that would park more is RESOURCE_EXHAUSTED, so a runaway sender cannot fill the
+    /// database.
+    pub max_parked_per_hotel: usize,
 }
 
 impl Default for Settings {
@@ -106,6 +113,8 @@ impl Default for Settings {
             metrics_listen: None,
             console_listen: "127.0.0.1:8080".into(),
             stuck_after: StuckAfterSettings::default(),
+            parked_ttl_hours: 24,
+            max_parked_per_hotel: 10_000,
         }
     }
 }
@@ -239,7 +248,14 @@ impl Settings {
                 "must be between 1 and 100000",
             ));
         }
+        if !(1..=24 * 30).contains(&self.parked_ttl_hours) {
+            return Err(invalid(
+                "parked_ttl_hours",
+                "must be between 1 and 720 hours",
+            ));
+        }
         for (name, value) in [
+            ("max_parked_per_hotel", self.max_parked_per_hotel),
             ("max_open_streams", self.max_open_streams),
             (
                 "max_open_streams_per_token",

@@ -21,6 +21,16 @@ pub enum Target {
     },
 }
 
+impl StatusEvent {
+    /// The provider named by the event, when it is addressed by provider id.
+    pub fn provider(&self) -> Option<&str> {
+        match &self.target {
+            Target::Provider { provider, .. } => Some(provider),
+            Target::Id(_) => None,
+        }
+    }
+}
+
 /// An event as the caller sent it (empty text = absent).
 #[derive(Debug, Clone, Default)]
 pub struct EventDraft {
@@ -53,6 +63,8 @@ pub enum EventOutcome {
     Stale = 2,
     Duplicate = 3,
     Rejected = 4,
+    /// Addressed by provider id to no message yet: kept until one is recorded.
+    Parked = 5,
 }
 
 impl EventOutcome {
@@ -61,18 +73,25 @@ impl EventOutcome {
     }
 
     pub fn from_code(code: i32) -> Option<Self> {
-        [Self::Applied, Self::Stale, Self::Duplicate, Self::Rejected]
-            .into_iter()
-            .find(|o| o.code() == code)
+        [
+            Self::Applied,
+            Self::Stale,
+            Self::Duplicate,
+            Self::Rejected,
+            Self::Parked,
+        ]
+        .into_iter()
+        .find(|o| o.code() == code)
     }
 
-    /// The metric label: `applied`, `stale`, `duplicate`, `rejected`.
+    /// The metric label: `applied`, `stale`, `duplicate`, `rejected`, `parked`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Applied => "applied",
             Self::Stale => "stale",
             Self::Duplicate => "duplicate",
             Self::Rejected => "rejected",
+            Self::Parked => "parked",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The background jobs, under one scheduler (tokio-cron-scheduler; six-field cron,
 //! seconds first, UTC) with one stop: reconciliation passes, the retention purge,
-//! settling message tallies and refreshing the planner's statistics; and, once per
+//! settling message tallies, refreshing the planner's statistics and dropping expired
+//! early callbacks; and, once per
 //! start, stored error categories brought in line with the error table. Each job is a
 //! plain use case that tests call directly; a failed run is logged and the schedule
 //! goes on.
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use super::AppState;
-use super::{recategorize, retention, runs};
+use super::{recategorize, retention, runs, statuses};
 use crate::config::Validated;
 use crate::domain::run::Trigger;
 use crate::reconcile::ReconcileError;
@@ -18,6 +19,8 @@ use crate::store::{Store, StoreError};
 
 /// Tallies appended by writers are folded into the settled ones this often.
 const SETTLE_TALLIES_CRON: &str = "*/30 * * * * *";
+/// Early callbacks past their expiry are dropped this often.
+const PURGE_PARKED_CRON: &str = "0 * * * * *";
 /// The planner's statistics follow a growing table (see `Store::refresh_statistics`).
 const REFRESH_STATISTICS_CRON: &str = "0 17 * * * *";
 
@@ -62,6 +65,21 @@ impl Jobs {
             })
             .await?;
         }
+        let store = state.store.clone();
+        add(
+            &scheduler,
+            PURGE_PARKED_CRON,
+            "purging expired early callbacks",
+            move || {
+                let store = store.clone();
+                async move {
+                    if let Err(e) = statuses::purge_expired_parked(&store).await {
+                        tracing::warn!(error = %e, "purging expired early callbacks failed");
+                    }
+                }
+            },
+        )
+        .await?;
         blocking(
             &scheduler,
             &state.store,

@@ -24,6 +24,7 @@ pub struct Metrics {
     pub flags_raised: IntCounterVec,
     pub open_flags: IntGaugeVec,
     pub sender_setup: IntGaugeVec,
+    pub parked: IntCounterVec,
     pub pool_in_use: IntGauge,
     pub pool_size: IntGauge,
 }
@@ -80,6 +81,13 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["hotel_id"],
     )?;
+    let parked = IntCounterVec::new(
+        Opts::new(
+            "parked_events_total",
+            "early callbacks (events for messages not recorded yet) by provider and what became of them",
+        ),
+        &["provider", "outcome"],
+    )?;
     let pool_in_use = IntGauge::new("db_pool_in_use", "database connections handed out")?;
     let pool_size = IntGauge::new("db_pool_size", "database connections the pool may open")?;
     registry.register(Box::new(calls.clone()))?;
@@ -90,6 +98,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(flags_raised.clone()))?;
     registry.register(Box::new(open_flags.clone()))?;
     registry.register(Box::new(sender_setup.clone()))?;
+    registry.register(Box::new(parked.clone()))?;
     registry.register(Box::new(pool_in_use.clone()))?;
     registry.register(Box::new(pool_size.clone()))?;
     Ok(Metrics {
@@ -102,6 +111,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         flags_raised,
         open_flags,
         sender_setup,
+        parked,
         pool_in_use,
         pool_size,
     })
@@ -172,4 +182,15 @@ pub fn record_call(rpc: &str, code: &str, elapsed: std::time::Duration) {
     m.latency
         .with_label_values(&[rpc, code])
         .observe(elapsed.as_secs_f64());
+}
+
+/// Counts early callbacks: `parked`, `applied` (to their message once recorded) or
+/// `expired`, per provider.
+pub fn record_parked(provider: &str, outcome: &str, n: i64) {
+    if n > 0 {
+        METRICS
+            .parked
+            .with_label_values(&[provider, outcome])
+            .inc_by(n as u64);
+    }
 }

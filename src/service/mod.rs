@@ -59,6 +59,7 @@ impl ServiceError {
         move |error| match error {
             StoreError::NotFound => ServiceError::NotFound(format!("{what} not found")),
             StoreError::Conflict(why) => ServiceError::Conflict(why),
+            StoreError::Exhausted(why) => ServiceError::Exhausted(why),
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 ServiceError::Unavailable("the database is unavailable; retry shortly".into())

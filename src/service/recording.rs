@@ -38,6 +38,7 @@ pub async fn record(
         .await
         .map_err(ServiceError::store("message"))?;
     let created: Vec<ChangedMessage> = recorded
+        .results
         .iter()
         .filter(|r| r.created)
         .map(|r| ChangedMessage {
@@ -46,7 +47,12 @@ pub async fn record(
         })
         .collect();
     state.feed.committed(created).await;
-    for ((index, m), r) in valid.iter().zip(recorded) {
+    // Early callbacks that waited for these messages have just been applied.
+    state.feed.committed(recorded.status_changes).await;
+    for (provider, n) in &recorded.unparked {
+        super::metrics::record_parked(provider, "applied", *n);
+    }
+    for ((index, m), r) in valid.iter().zip(recorded.results) {
         if r.created {
             tracing::info!(
                 message_id = %r.message_id,

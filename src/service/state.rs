@@ -15,6 +15,7 @@ use crate::pms::mews::Mews;
 use crate::pms::{Directories, PmsDirectory};
 use crate::reconcile::Reconciler;
 use crate::store::Store;
+use crate::store::status_events::Parking;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -26,6 +27,8 @@ pub struct AppState {
     pub streams: StreamGate,
     /// When a silent message counts as stuck.
     pub stuck_after: StuckAfter,
+    /// How early callbacks wait for their message.
+    pub parking: Parking,
 }
 
 impl AppState {
@@ -41,6 +44,10 @@ impl AppState {
             regions: config.regions.clone(),
             page_tokens: PageTokens::new(&secret),
             stuck_after: config.stuck_after,
+            parking: Parking {
+                ttl: chrono::Duration::hours(i64::from(config.settings.parked_ttl_hours)),
+                cap: config.settings.max_parked_per_hotel as i64,
+            },
             streams: StreamGate::new(
                 config.settings.max_open_streams,
                 config.settings.max_open_streams_per_token,

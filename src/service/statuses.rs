@@ -37,11 +37,21 @@ pub async fn update(
         }
     }
     let hotels = caller.all_hotels().sql_list();
+    let parking = state.parking;
+    let providers: Vec<Option<String>> = valid
+        .iter()
+        .map(|e| e.provider().map(str::to_string))
+        .collect();
     let applied = state
         .store
-        .run(move |c| status_events::apply(c, &valid, &hotels, now))
+        .run(move |c| status_events::apply(c, &valid, &hotels, now, &parking))
         .await
         .map_err(ServiceError::store("message"))?;
+    for (r, provider) in applied.results.iter().zip(&providers) {
+        if r.outcome == EventOutcome::Parked {
+            super::metrics::record_parked(provider.as_deref().unwrap_or(""), "parked", 1);
+        }
+    }
     state.feed.committed(applied.status_changes).await;
     for (index, r) in valid_index.into_iter().zip(applied.results) {
         results[index] = Some(r);
@@ -54,4 +64,22 @@ pub async fn update(
         super::metrics::record_status_outcome(r.outcome.name());
     }
     Ok(results)
+}
+
+/// Drops the early callbacks whose message never came within `parked_ttl_hours`,
+/// counting them per provider (metric and one log line, no personal data).
+pub async fn purge_expired_parked(
+    store: &crate::store::Store,
+) -> Result<i64, crate::store::StoreError> {
+    let now = chrono::Utc::now();
+    let expired = store
+        .run(move |c| crate::store::parking::purge_expired(c, now))
+        .await?;
+    let mut total = 0;
+    for (provider, n) in &expired {
+        super::metrics::record_parked(provider, "expired", *n);
+        tracing::info!(provider = %provider, events = n, "early callbacks expired without their message");
+        total += n;
+    }
+    Ok(total)
 }

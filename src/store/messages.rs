@@ -177,13 +177,25 @@ fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> (MessageRow, H
     (row, history)
 }
 
+/// What recording a batch did.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedBatch {
+    /// One per item, in order.
+    pub results: Vec<Recorded>,
+    /// Messages whose status the early callbacks parked for them changed.
+    pub status_changes: Vec<ChangedMessage>,
+    /// Parked early callbacks applied to the new messages, per provider.
+    pub unparked: std::collections::BTreeMap<String, i64>,
+}
+
 /// Records a batch in one transaction, idempotently on (hotel_id, external_id): a
 /// message recorded before keeps its id and is left untouched. Results follow `items`.
+/// Early callbacks parked for the new messages are applied in the same transaction.
 pub fn record(
     conn: &mut DbConn,
     items: &[NewMessage],
     now: DateTime<Utc>,
-) -> Result<Vec<Recorded>, StoreError> {
+) -> Result<RecordedBatch, StoreError> {
     // A concurrent writer of the same keys (PostgreSQL) makes an attempt roll back;
     // the next attempt sees its rows and reports them as existing.
     let mut attempts = 0;
@@ -199,8 +211,9 @@ fn record_once(
     conn: &mut DbConn,
     items: &[NewMessage],
     now: DateTime<Utc>,
-) -> Result<Vec<Recorded>, StoreError> {
+) -> Result<RecordedBatch, StoreError> {
     let now = truncate_micros(now);
+    let numbered = conn.backend() == super::Backend::Postgres;
     let rows_per_insert = match conn.backend() {
         super::Backend::Postgres => PG_INSERT_CHUNK,
         super::Backend::Sqlite => INSERT_CHUNK,
@@ -259,6 +272,21 @@ fn record_once(
             }
         }
         insert_history(c, &history)?;
+        // Early callbacks that were waiting for these messages.
+        let waiting: Vec<super::parking::Recorded> = inserts
+            .iter()
+            .filter_map(|m| Some((m.id.as_str(), m.hotel_id.as_str(), m.provider.as_deref()?, m.provider_message_id.as_deref()?)))
+            .collect();
+        let (parked, unparked) = if waiting.is_empty() {
+            (Vec::new(), Default::default())
+        } else {
+            super::parking::take_parked!(c, &waiting)
+        };
+        let status_changes = if parked.is_empty() {
+            Vec::new()
+        } else {
+            super::status_events::apply_events!(c, &parked, &[], now, numbered, None)?.status_changes
+        };
         let new: Vec<ChangedMessage> = results
             .iter()
             .filter(|r| r.created)
@@ -283,7 +311,7 @@ fn record_once(
                 .on_conflict_do_nothing()
                 .execute(c)?;
         }
-        Ok(results)
+        Ok(RecordedBatch { results, status_changes, unparked })
     }))
 }
 

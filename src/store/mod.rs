@@ -8,6 +8,7 @@ pub mod explain;
 pub mod flags;
 pub mod guests;
 pub mod messages;
+pub mod parking;
 pub mod recategorize;
 pub mod recipients;
 pub mod reconcile;
@@ -37,6 +38,9 @@ pub enum StoreError {
     /// The request conflicts with the stored state (the message says how).
     #[error("{0}")]
     Conflict(String),
+    /// A limit that protects the database was reached (the message names it).
+    #[error("{0}")]
+    Exhausted(String),
     /// A stored value this version cannot read (an unknown enum code).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),

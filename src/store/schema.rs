@@ -195,3 +195,19 @@ diesel::table! {
         value -> Text,
     }
 }
+
+diesel::table! {
+    parked_events (id) {
+        id -> Text,
+        provider -> Text,
+        provider_message_id -> Text,
+        hotel_scope -> Text,
+        status -> Integer,
+        occurred_at -> Timestamp,
+        event_id -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        received_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

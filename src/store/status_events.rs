@@ -7,7 +7,6 @@
 //! batches touching the same messages queue instead of deadlocking; SQLite has one
 //! writer at a time.
 use crate::domain::status_event::{EventResult, HistoryEvent};
-use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -16,22 +15,22 @@ use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
 use super::rows::{HistoryRow, StateRow};
-use super::schema::{messages, status_events};
+use super::schema::status_events;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, MessageStatus};
 use crate::domain::status::{StatusReport, StatusState};
-use crate::domain::status_event::{self, Current, EventOutcome, Kept, StatusEvent, Target};
+use crate::domain::status_event::{Current, EventOutcome, StatusEvent};
 use crate::with_conn;
 
-const HISTORY_CHUNK: usize = 500;
+pub(crate) const HISTORY_CHUNK: usize = 500;
 /// Messages per UPDATE: 11 parameters each, under SQLite's 32,766 for a whole batch
 /// (at most 1000 events), so the tally trigger runs once and appends one set of tallies.
-const UPDATE_CHUNK: usize = 1000;
+pub(crate) const UPDATE_CHUNK: usize = 1000;
 
 impl StateRow {
-    fn current(&self) -> Result<Current, StoreError> {
+    pub(crate) fn current(&self) -> Result<Current, StoreError> {
         Ok(Current {
             channel: Channel::from_code(self.channel),
             provider: self.provider.clone(),
@@ -97,18 +96,71 @@ pub fn insert_history<C: Dialect>(c: &mut C, rows: &[HistoryRow]) -> Result<(), 
 pub struct Applied {
     pub results: Vec<EventResult>,
     pub status_changes: Vec<ChangedMessage>,
+    /// Events parked for messages not recorded yet.
+    pub parked: usize,
+}
+
+/// How early callbacks are parked (`parked_ttl_hours`, `max_parked_per_hotel`).
+#[derive(Debug, Clone, Copy)]
+pub struct Parking {
+    pub ttl: chrono::Duration,
+    /// Events parked at most per caller scope (a hotel, or a caller's set of hotels).
+    pub cap: i64,
+}
+
+impl Default for Parking {
+    /// The configuration's defaults: 24 hours, 10,000 events.
+    fn default() -> Self {
+        Parking {
+            ttl: chrono::Duration::hours(24),
+            cap: 10_000,
+        }
+    }
 }
 
 /// Applies a batch of events to the messages of `hotel_ids` (empty: every hotel), in
-/// one transaction. Results follow `events`.
+/// one transaction. Results follow `events`. An event addressed by provider id to no
+/// message is parked (`parking`); past the cap the whole batch is refused.
 pub fn apply(
     conn: &mut DbConn,
     events: &[StatusEvent],
     hotel_ids: &[String],
     now: DateTime<Utc>,
+    parking: &Parking,
 ) -> Result<Applied, StoreError> {
     let numbered_placeholders = conn.backend() == super::Backend::Postgres;
     with_conn!(conn, c => c.write_transaction(|c| {
+        apply_events!(c, events, hotel_ids, now, numbered_placeholders, Some(parking))
+    }))
+}
+
+/// The body of `apply`, for any open transaction on a concrete connection `$c` (a
+/// macro: diesel cannot take it generic over the connection, see `dialect`). Used by
+/// `apply` and by RecordMessages to apply the events parked for its new messages.
+macro_rules! apply_events {
+    ($c:expr, $events:expr, $hotel_ids:expr, $now:expr, $numbered:expr, $parking:expr) => {{
+        use std::collections::HashMap;
+        use chrono::{DateTime, NaiveDateTime, Utc};
+        use diesel::prelude::*;
+        use $crate::domain::message::MessageStatus;
+        use $crate::domain::status::StatusState;
+        use $crate::domain::status_event::{
+            self, Current, EventOutcome, EventResult, Kept, StatusEvent, Target,
+        };
+        use $crate::store::connection::from_db;
+        use $crate::store::dialect::Dialect as _;
+        use $crate::store::rows::HistoryRow;
+        use $crate::store::schema::{messages, parked_events, status_events};
+        use $crate::store::status_events::{
+            Applied, HISTORY_CHUNK, Parking, UPDATE_CHUNK, insert_history, lock_states,
+            update_states,
+        };
+        use $crate::store::{StoreError, parking};
+        let c = &mut *$c;
+        let events: &[StatusEvent] = $events;
+        let hotel_ids: &[String] = $hotel_ids;
+        let now: DateTime<Utc> = $now;
+        let parking: Option<&Parking> = $parking;
         // 1. Provider references -> message ids (within the caller's hotels).
         let refs: Vec<&String> = events
             .iter()
@@ -178,9 +230,42 @@ pub fn apply(
         }
 
         // 4. The rules decide (domain::status_event::fold), without the database.
-        let decided = status_event::fold(events, &resolved, &mut current, &mut kept);
+        let mut decided = status_event::fold(events, &resolved, &mut current, &mut kept);
 
-        // 5. Write the history and the messages that changed, set-based.
+        // 5. Events addressed by provider id to no message yet wait for it.
+        let mut parked = Vec::new();
+        if let Some(parking) = parking {
+            for (i, (e, id)) in events.iter().zip(&resolved).enumerate() {
+                if let (Target::Provider { provider, provider_message_id }, None) = (&e.target, id) {
+                    parked.push(parking::row(e, provider, provider_message_id, hotel_ids, now, parking));
+                    decided.results[i] = EventResult {
+                        outcome: EventOutcome::Parked,
+                        message_id: None,
+                        current_status: None,
+                        error: None,
+                    };
+                }
+            }
+            if !parked.is_empty() {
+                let scope = parking::scope_of(hotel_ids);
+                let waiting: i64 = parked_events::table
+                    .filter(parked_events::hotel_scope.eq(&scope))
+                    .count()
+                    .get_result(c)?;
+                if waiting + parked.len() as i64 > parking.cap {
+                    return Err(StoreError::Exhausted(format!(
+                        "max_parked_per_hotel: {waiting} events already wait for messages of these hotels \
+                         (at most {}); record the messages, or retry later",
+                        parking.cap
+                    )));
+                }
+                for chunk in parked.chunks(HISTORY_CHUNK) {
+                    diesel::insert_into(parked_events::table).values(chunk).execute(c)?;
+                }
+            }
+        }
+
+        // 6. Write the history and the messages that changed, set-based.
         let history: Vec<HistoryRow> = decided
             .history
             .iter()
@@ -193,18 +278,20 @@ pub fn apply(
             .map(|id| (id, &current[id].state))
             .collect();
         for chunk in updates.chunks(UPDATE_CHUNK) {
-            update_states(numbered_placeholders, chunk, now).execute(c)?;
+            update_states($numbered, chunk, now).execute(c)?;
         }
         c.notify_changes(&decided.status_changes)?;
-        Ok(Applied {
+        Ok::<Applied, StoreError>(Applied {
             results: decided.results,
             status_changes: decided.status_changes,
+            parked: parked.len(),
         })
-    }))
+    }};
 }
+pub(crate) use apply_events;
 
 /// Reads the messages' status columns; PostgreSQL locks the rows, in id order.
-fn lock_states<C: Dialect>(
+pub(crate) fn lock_states<C: Dialect>(
     c: &mut C,
     ids: &[String],
     hotel_ids: &[String],
@@ -218,7 +305,7 @@ fn lock_states<C: Dialect>(
 
 /// One UPDATE for many messages: `WITH v(...) AS (VALUES ...) UPDATE ... FROM v`, a form
 /// both PostgreSQL and SQLite (3.33+) accept.
-fn update_states<DB>(
+pub(crate) fn update_states<DB>(
     numbered: bool,
     rows: &[(&String, &StatusState)],
     now: DateTime<Utc>,

@@ -23,15 +23,7 @@ const TOKENS: &[(&str, &str, &str)] = &[
 ];
 
 fn with_tokens(s: &mut Settings) {
-    s.tokens = TOKENS
-        .iter()
-        .map(|(token, role, hotels)| TokenSettings {
-            name: format!("{role}-{hotels}"),
-            role: role.to_string(),
-            hotels: hotels.split(',').map(String::from).collect(),
-            sha256: hex(&token_hash(token)),
-        })
-        .collect();
+    s.tokens = token_settings(TOKENS);
 }
 
 fn authed<T>(message: T, token: Option<&str>) -> Request<T> {

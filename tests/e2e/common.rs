@@ -294,3 +294,16 @@ pub async fn list_all_flags(
         token = page.next_page_token;
     }
 }
+
+/// Token settings for (token, role, hotels comma-separated) triples.
+pub fn token_settings(tokens: &[(&str, &str, &str)]) -> Vec<sentlog::config::TokenSettings> {
+    tokens
+        .iter()
+        .map(|(token, role, hotels)| sentlog::config::TokenSettings {
+            name: format!("{role}-{hotels}"),
+            role: role.to_string(),
+            hotels: hotels.split(',').map(String::from).collect(),
+            sha256: sentlog::domain::access::hex(&sentlog::domain::access::token_hash(token)),
+        })
+        .collect()
+}

@@ -3,8 +3,7 @@
 use std::collections::HashSet;
 
 use reqwest::StatusCode;
-use sentlog::config::{Settings, TokenSettings};
-use sentlog::domain::access::{hex, token_hash};
+use sentlog::config::Settings;
 use sentlog::proto::{self, Channel, MessageStatus};
 
 use crate::backend_tests;
@@ -151,19 +150,11 @@ impl Browser {
 }
 
 fn with_tokens(s: &mut Settings) {
-    s.tokens = [
+    s.tokens = token_settings(&[
         ("tok-ingest", "ingest", "h1"),
         ("tok-agent-h1", "agent", "h1"),
         ("tok-csm-h1", "csm", "h1"),
-    ]
-    .iter()
-    .map(|(token, role, hotels)| TokenSettings {
-        name: format!("{role}-{hotels}"),
-        role: role.to_string(),
-        hotels: vec![hotels.to_string()],
-        sha256: hex(&token_hash(token)),
-    })
-    .collect();
+    ]);
 }
 
 fn stay(m: &mut proto::NewMessage, check_in: &str, check_out: &str) {

@@ -12,6 +12,7 @@ mod messages;
 mod metrics;
 mod mews;
 mod mews_mock;
+mod parking;
 mod reconciliation;
 mod retention;
 mod serving;

@@ -42,6 +42,11 @@ pub fn csm_signal(
             started.elapsed().as_secs_f64()
         ),
     );
+    // As production would have by now: tallies settled, the planner's statistics
+    // taken on the filled tables (the hourly job), the pages at rest.
+    store.settle_tallies()?;
+    store.vacuum_after_bulk_load()?;
+    store.refresh_statistics()?;
     store.checkpoint()?;
 
     let reconciler =

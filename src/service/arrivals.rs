@@ -13,8 +13,15 @@ use crate::domain::message::{optional_date, required};
 use crate::domain::page::{self, Cursor};
 use crate::store::{flags, guests, messages};
 
-/// Longest range of check-in dates one call reads.
-pub const MAX_RANGE_DAYS: i64 = 92;
+/// Longest range of check-in dates one call reads: a call reads every message of its
+/// range (see the README's Performance section), so the range bounds its memory.
+pub const MAX_RANGE_DAYS: i64 = 31;
+
+/// Arrivals computed at once in this process; more calls wait their turn, so that a
+/// burst of wide ranges cannot hold many ranges' messages in memory together.
+pub const CONCURRENT_COMPUTATIONS: usize = 2;
+
+static COMPUTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_COMPUTATIONS);
 
 /// What ListArrivals asks.
 #[derive(Debug, Clone, Default)]
@@ -67,6 +74,10 @@ pub async fn list(
     let fingerprint = page::fingerprint(&format!("arrivals|{hotel_id}|{from}|{to}|{reach:?}"));
     let after = state.page_tokens.decode(page_token, &fingerprint)?;
 
+    let _turn = COMPUTING
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Unavailable("the server is shutting down".into()))?;
     let h = hotel_id.clone();
     let (mut found, guests, open) = state
         .store

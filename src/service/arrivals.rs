@@ -21,7 +21,8 @@ pub const MAX_RANGE_DAYS: i64 = 31;
 /// burst of wide ranges cannot hold many ranges' messages in memory together.
 pub const CONCURRENT_COMPUTATIONS: usize = 2;
 
-static COMPUTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_COMPUTATIONS);
+static COMPUTING: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(CONCURRENT_COMPUTATIONS);
 
 /// What ListArrivals asks.
 #[derive(Debug, Clone, Default)]

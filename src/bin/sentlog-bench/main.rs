@@ -106,6 +106,7 @@ fn main() -> anyhow::Result<()> {
             &args.database_url,
             args.messages,
             args.calls,
+            args.reuse,
             &mut table,
         )?;
         print(&table);

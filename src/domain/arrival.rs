@@ -78,7 +78,7 @@ pub struct Arrival {
 /// The stay a message belongs to, within its hotel: its reservation, else its PMS
 /// guest, else its recipient (E.164 phone or lower-cased email).
 pub fn stay_key(m: &Message) -> String {
-    stay_key_of(
+    stay_of(
         m.pms_reservation_id.as_deref(),
         m.pms_guest_id.as_deref(),
         m.channel,
@@ -89,6 +89,7 @@ pub fn stay_key(m: &Message) -> String {
             .as_deref(),
         &m.id,
     )
+    .1
 }
 
 /// Which field of its messages a stay key comes from.
@@ -102,20 +103,8 @@ pub enum StayKind {
     Message,
 }
 
-/// The stay key from a message's fields (`email` already normalised). The migration
-/// that gave flags their stay computes the same in SQL.
-pub fn stay_key_of(
-    reservation: Option<&str>,
-    guest: Option<&str>,
-    channel: Channel,
-    phone: Option<&str>,
-    email: Option<&str>,
-    message_id: &str,
-) -> String {
-    stay_of(reservation, guest, channel, phone, email, message_id).1
-}
-
-/// The stay key and where it comes from.
+/// The stay key from a message's fields (`email` already normalised), and where it
+/// comes from. The migration that gave flags their stay computes the same in SQL.
 pub fn stay_of(
     reservation: Option<&str>,
     guest: Option<&str>,

@@ -10,24 +10,28 @@ use crate::service::ItemResult;
 
 use super::time::{date_to_proto, from_proto, opt_to_proto, to_proto};
 
-/// An enum number the contract does not know is an error naming the field;
-/// UNSPECIFIED (0) is "not given".
-pub fn channel(field: &str, v: i32) -> Result<Option<Channel>, FieldError> {
+/// An enum from the wire: UNSPECIFIED (0) is "not given"; a number the contract does
+/// not know is an error naming the field and the enum (`name`).
+pub fn enum_value<T>(
+    field: &str,
+    v: i32,
+    from_code: fn(i32) -> Option<T>,
+    name: &str,
+) -> Result<Option<T>, FieldError> {
     match v {
         0 => Ok(None),
-        v => Channel::from_code(v)
+        v => from_code(v)
             .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("{v} is not a Channel"))),
+            .ok_or_else(|| FieldError::new(field, format!("{v} is not a {name}"))),
     }
 }
 
+pub fn channel(field: &str, v: i32) -> Result<Option<Channel>, FieldError> {
+    enum_value(field, v, Channel::from_code, "Channel")
+}
+
 pub fn status(field: &str, v: i32) -> Result<Option<MessageStatus>, FieldError> {
-    match v {
-        0 => Ok(None),
-        v => MessageStatus::from_code(v)
-            .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("{v} is not a MessageStatus"))),
-    }
+    enum_value(field, v, MessageStatus::from_code, "MessageStatus")
 }
 
 pub fn error_category(field: &str, v: i32) -> Result<ErrorCategory, FieldError> {

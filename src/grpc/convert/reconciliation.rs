@@ -8,7 +8,7 @@ use crate::proto;
 use crate::service::arrivals::{ArrivalsDraft, ArrivalsPage};
 use crate::service::recipients::RecipientCheck;
 
-use super::messages::enum_list;
+use super::messages::{enum_list, enum_value};
 use super::time::{date_to_proto, opt_to_proto, to_proto};
 
 impl From<proto::PmsGuest> for GuestDraft {
@@ -127,30 +127,15 @@ impl From<RecipientCheck> for proto::RecipientCheck {
 }
 
 pub fn flag_state(field: &str, v: i32) -> Result<Option<FlagState>, FieldError> {
-    match v {
-        0 => Ok(None),
-        v => FlagState::from_code(v)
-            .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagState"))),
-    }
+    enum_value(field, v, FlagState::from_code, "FlagState")
 }
 
 pub fn flag_reason(field: &str, v: i32) -> Result<Option<FlagReason>, FieldError> {
-    match v {
-        0 => Ok(None),
-        v => FlagReason::from_code(v)
-            .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagReason"))),
-    }
+    enum_value(field, v, FlagReason::from_code, "FlagReason")
 }
 
 pub fn flag_priority(field: &str, v: i32) -> Result<Option<FlagPriority>, FieldError> {
-    match v {
-        0 => Ok(None),
-        v => FlagPriority::from_code(v)
-            .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("{v} is not a FlagPriority"))),
-    }
+    enum_value(field, v, FlagPriority::from_code, "FlagPriority")
 }
 
 pub fn flag_order(field: &str, v: i32) -> Result<FlagOrder, FieldError> {
@@ -163,12 +148,7 @@ pub fn flag_order(field: &str, v: i32) -> Result<FlagOrder, FieldError> {
 
 /// A reach state from the wire: UNSPECIFIED is None; an unknown number names the field.
 pub fn reach(field: &str, code: i32) -> Result<Option<Reach>, FieldError> {
-    match code {
-        0 => Ok(None),
-        c => Reach::from_code(c)
-            .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("{c} is not a ReachState"))),
-    }
+    enum_value(field, code, Reach::from_code, "ReachState")
 }
 
 impl TryFrom<proto::ListArrivalsRequest> for ArrivalsDraft {

@@ -17,7 +17,20 @@ use crate::store::{Store, StoreError};
 pub async fn open_store(config: &Validated) -> Result<Store, StoreError> {
     let s = config.settings.clone();
     tokio::task::spawn_blocking(move || {
-        Store::open(&s.database_url, s.pool_size, s.statement_timeout_ms)
+        let store = Store::open_with_secret(
+            &s.database_url,
+            s.pool_size,
+            s.statement_timeout_ms,
+            s.suppression_secret.as_deref(),
+        )?;
+        if store.suppression_key_source() != crate::store::suppressions::KeySource::Configured {
+            tracing::warn!(
+                "no suppression_secret is configured: suppressions are hashed with a secret \
+                 generated once and kept in the database; set suppression_secret (or \
+                 SENTLOG_SUPPRESSION_SECRET) to keep it out of the database (README, Consent)"
+            );
+        }
+        Ok(store)
     })
     .await
     .map_err(|e| StoreError::Unavailable(e.to_string()))?

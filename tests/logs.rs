@@ -124,6 +124,7 @@ async fn personal_data_and_tokens_never_reach_the_logs() {
             hotel_id: "h".into(),
             phones: vec!["06 98 76 54 31".into()],
             emails: vec!["zoe.quintessence@example.com".into()],
+            ..Default::default()
         }))
         .await
         .unwrap();

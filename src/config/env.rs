@@ -41,6 +41,9 @@ impl Settings {
         if let Some(v) = var("SENTLOG_PAGE_TOKEN_SECRET") {
             self.page_token_secret = Some(v);
         }
+        if let Some(v) = var("SENTLOG_SUPPRESSION_SECRET") {
+            self.suppression_secret = Some(v);
+        }
         if let Some(v) = var("SENTLOG_REQUEST_TIMEOUT_MS") {
             self.request_timeout_ms = v.parse().map_err(|_| {
                 invalid(

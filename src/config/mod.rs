@@ -89,6 +89,9 @@ pub struct Settings {
     /// that would park more is RESOURCE_EXHAUSTED, so a runaway sender cannot fill the
     /// database.
     pub max_parked_per_hotel: usize,
+    /// Keys the hash suppressions are matched by (HMAC-SHA256 of the address). Unset:
+    /// one is generated at the first start and kept in the database.
+    pub suppression_secret: Option<String>,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             stuck_after: StuckAfterSettings::default(),
             parked_ttl_hours: 24,
             max_parked_per_hotel: 10_000,
+            suppression_secret: None,
         }
     }
 }
@@ -235,6 +239,14 @@ impl Settings {
         {
             return Err(invalid(
                 "page_token_secret",
+                "must be at least 16 characters",
+            ));
+        }
+        if let Some(secret) = &self.suppression_secret
+            && secret.len() < 16
+        {
+            return Err(invalid(
+                "suppression_secret",
                 "must be at least 16 characters",
             ));
         }

@@ -69,6 +69,10 @@ pub enum Action {
     CheckRecipients,
     /// Which arriving guests have been reached.
     ReadArrivals,
+    /// The suppressions (opt-outs, invalid addresses, corrected numbers).
+    ReadSuppressions,
+    /// Add or lift a suppression.
+    UpdateSuppressions,
 }
 
 impl Action {
@@ -83,11 +87,13 @@ impl Action {
             | Action::ExportMessages
             | Action::WatchMessages
             | Action::ReadGuests
-            | Action::ReadArrivals => &[Role::Agent],
+            | Action::ReadArrivals
+            | Action::ReadSuppressions => &[Role::Agent],
             Action::RunReconciliation
             | Action::ListRuns
             | Action::ReadFlags
-            | Action::UpdateFlag => &[Role::Csm],
+            | Action::UpdateFlag
+            | Action::UpdateSuppressions => &[Role::Csm],
             Action::CheckRecipients => &[Role::Ingest, Role::Csm],
             Action::EraseGuestData => &[Role::Admin],
         }

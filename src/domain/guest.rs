@@ -84,4 +84,6 @@ pub struct Erased {
     pub messages_redacted: i64,
     pub guests_deleted: i64,
     pub flags_redacted: i64,
+    /// Suppressions whose address was blanked (they still match, by hash).
+    pub suppressions_redacted: i64,
 }

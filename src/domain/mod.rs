@@ -1,4 +1,28 @@
 //! Pure domain rules: no I/O, no diesel, no tonic.
+
+/// An enum whose codes are stored and sent (never renumbered): its variants in code
+/// order (`ALL`), its code, and the variant of a code.
+macro_rules! coded_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant = $code,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn code(self) -> i32 {
+                self as i32
+            }
+
+            pub fn from_code(code: i32) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.code() == code)
+            }
+        }
+    };
+}
 pub mod access;
 pub mod arrival;
 pub mod campaign;
@@ -20,6 +44,7 @@ pub mod session;
 pub mod status;
 pub mod status_event;
 pub mod stuck;
+pub mod suppression;
 
 pub use error::FieldError;
 

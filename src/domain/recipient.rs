@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 
 use super::error_category::ErrorCategory;
 use super::message::{Channel, MessageStatus};
+use super::suppression::{MessageCategory, Reason, Suppression};
 
 /// One past message to the recipient, as far as the verdict cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,28 +36,75 @@ pub struct Knowledge {
     pub failures_since_delivered: i64,
     pub last_error_category: ErrorCategory,
     pub verdict: Verdict,
+    /// The suppression that decided DO_NOT_SEND: (id, reason).
+    pub suppression: Option<(String, Reason)>,
 }
 
-/// Errors that say the recipient itself must not be messaged again as it is.
-fn is_blocking(category: ErrorCategory, channel: Channel) -> bool {
+/// Errors that say the recipient itself must not be messaged again as it is, for a
+/// message of `asked`.
+fn is_blocking(category: ErrorCategory, channel: Channel, asked: MessageCategory) -> bool {
     match category {
         ErrorCategory::InvalidNumber | ErrorCategory::InvalidAddress | ErrorCategory::OptedOut => {
             true
         }
+        ErrorCategory::MarketingOptOut => asked == MessageCategory::Marketing,
         ErrorCategory::NotMobile => channel.uses_phone(),
         _ => false,
     }
 }
 
-/// The verdict: DO_NOT_SEND on a blocking error since the last delivery or a resolved
-/// flag that corrected the number; SUSPECT on failures since the last delivery or an
-/// open flag; OK otherwise (delivered recently, or unknown with no failure).
-pub fn assess(
-    parses: bool,
-    history: &[PastMessage],
-    has_open_flag: bool,
-    corrected: bool,
-) -> Knowledge {
+/// Failures that say nothing about the address for a message of `asked`: they never
+/// make a recipient SUSPECT.
+fn says_nothing_about_the_address(category: ErrorCategory, asked: MessageCategory) -> bool {
+    match category {
+        ErrorCategory::OutsideWindow
+        | ErrorCategory::ContentRejected
+        | ErrorCategory::RateLimited
+        | ErrorCategory::SenderSetup => true,
+        ErrorCategory::MarketingOptOut => asked != MessageCategory::Marketing,
+        _ => false,
+    }
+}
+
+/// What CheckRecipients was asked about one recipient, beside its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked<'a> {
+    /// Whether the input parses as a phone or email.
+    pub parses: bool,
+    pub has_open_flag: bool,
+    /// A resolved flag (or CORRECTED suppression) replaced this number.
+    pub corrected: bool,
+    /// The category of the campaign about to go out.
+    pub category: MessageCategory,
+    /// The recipient's suppressions in the hotel (lifted ones are ignored).
+    pub suppressions: &'a [Suppression],
+}
+
+/// The verdict: DO_NOT_SEND on a suppression that blocks the category asked, on a
+/// blocking error since the last delivery, or on a resolved flag that corrected the
+/// number; SUSPECT on failures about the address since the last delivery or an open
+/// flag; OK otherwise (delivered recently, or unknown with no failure).
+pub fn assess(asked: Asked, history: &[PastMessage]) -> Knowledge {
+    let Asked {
+        parses,
+        has_open_flag,
+        corrected,
+        category,
+        suppressions,
+    } = asked;
+    // The suppression that decides: a correction first (it says what to use
+    // instead), then consent, then the others; the oldest of a reason.
+    let suppression = suppressions
+        .iter()
+        .filter(|s| s.blocks(category))
+        .min_by_key(|s| {
+            let rank = match s.reason {
+                Reason::Corrected => 0,
+                Reason::OptedOut | Reason::MarketingOptOut | Reason::Manual => 1,
+                Reason::InvalidAddress => 2,
+            };
+            (rank, s.created_at)
+        });
     let last_delivered_at = history
         .iter()
         .filter(|m| matches!(m.status, MessageStatus::Delivered | MessageStatus::Read))
@@ -74,13 +122,18 @@ pub fn assess(
         .unwrap_or_default();
     let verdict = if !parses {
         Verdict::UnknownFormat
-    } else if corrected
+    } else if suppression.is_some()
+        || corrected
         || failures
             .iter()
-            .any(|m| is_blocking(m.error_category, m.channel))
+            .any(|m| is_blocking(m.error_category, m.channel, category))
     {
         Verdict::DoNotSend
-    } else if !failures.is_empty() || has_open_flag {
+    } else if has_open_flag
+        || failures
+            .iter()
+            .any(|m| !says_nothing_about_the_address(m.error_category, category))
+    {
         Verdict::Suspect
     } else {
         Verdict::Ok
@@ -90,64 +143,11 @@ pub fn assess(
         failures_since_delivered: failures.len() as i64,
         last_error_category,
         verdict,
+        suppression: suppression
+            .filter(|_| parses)
+            .map(|s| (s.id.clone(), s.reason)),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn past(status: MessageStatus, cat: ErrorCategory, secs: i64) -> PastMessage {
-        PastMessage {
-            channel: Channel::Sms,
-            status,
-            error_category: cat,
-            at: Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap(),
-        }
-    }
-
-    #[test]
-    fn verdicts() {
-        use ErrorCategory as C;
-        use MessageStatus as S;
-        assert_eq!(
-            assess(false, &[], false, false).verdict,
-            Verdict::UnknownFormat
-        );
-        assert_eq!(assess(true, &[], false, false).verdict, Verdict::Ok);
-        let k = assess(true, &[past(S::Delivered, C::None, 5)], false, false);
-        assert_eq!(k.verdict, Verdict::Ok);
-        assert!(k.last_delivered_at.is_some());
-        let k = assess(
-            true,
-            &[past(S::Undelivered, C::Unreachable, 5)],
-            false,
-            false,
-        );
-        assert_eq!(
-            (k.verdict, k.failures_since_delivered),
-            (Verdict::Suspect, 1)
-        );
-        assert_eq!(k.last_error_category, C::Unreachable);
-        let k = assess(true, &[past(S::Failed, C::InvalidNumber, 5)], false, false);
-        assert_eq!(k.verdict, Verdict::DoNotSend);
-        // A delivery after the failure clears it.
-        let k = assess(
-            true,
-            &[
-                past(S::Failed, C::InvalidNumber, 5),
-                past(S::Read, C::None, 9),
-            ],
-            false,
-            false,
-        );
-        assert_eq!((k.verdict, k.failures_since_delivered), (Verdict::Ok, 0));
-        assert_eq!(assess(true, &[], true, false).verdict, Verdict::Suspect);
-        assert_eq!(assess(true, &[], true, true).verdict, Verdict::DoNotSend);
-        assert_eq!(
-            assess(true, &[past(S::Failed, C::OptedOut, 1)], false, false).verdict,
-            Verdict::DoNotSend
-        );
-    }
-}
+mod tests;

@@ -93,6 +93,18 @@ pub const RPC_ACTIONS: &[(&str, Action)] = &[
         "/sentlog.v1.ReconciliationService/ListArrivals",
         Action::ReadArrivals,
     ),
+    (
+        "/sentlog.v1.ReconciliationService/ListSuppressions",
+        Action::ReadSuppressions,
+    ),
+    (
+        "/sentlog.v1.ReconciliationService/AddSuppression",
+        Action::UpdateSuppressions,
+    ),
+    (
+        "/sentlog.v1.ReconciliationService/RemoveSuppression",
+        Action::UpdateSuppressions,
+    ),
 ];
 
 /// The action of an RPC path, or None for a path that is not an RPC of sentlog.
@@ -246,7 +258,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(rpcs.len(), 19, "{rpcs:?}");
+        assert_eq!(rpcs.len(), 22, "{rpcs:?}");
         for rpc in &rpcs {
             assert!(action_of(rpc).is_some(), "{rpc} has no access rule");
         }

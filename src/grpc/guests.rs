@@ -67,6 +67,7 @@ impl GuestService for GuestsApi {
             messages_redacted: erased.messages_redacted,
             guests_deleted: erased.guests_deleted,
             flags_redacted: erased.flags_redacted,
+            suppressions_redacted: erased.suppressions_redacted,
         }))
     }
 }

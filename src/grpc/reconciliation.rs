@@ -5,7 +5,10 @@ use tonic::{Request, Response, Status};
 
 use super::caller::caller;
 use super::convert::messages::enum_list;
-use super::convert::reconciliation::{flag_order, flag_priority, flag_reason, flag_state};
+use super::convert::reconciliation::{
+    flag_order, flag_priority, flag_reason, flag_state, message_category, suppression_reason,
+    suppression_scope,
+};
 use super::convert::time::from_proto;
 use super::errors::invalid_argument;
 use crate::domain::flag::FlagChange;
@@ -16,6 +19,7 @@ use crate::service::AppState;
 use crate::service::arrivals::{self, ArrivalsDraft};
 use crate::service::flags::{self as service, FlagFilterDraft};
 use crate::service::recipients;
+use crate::service::suppressions::{self, SuppressionFilterDraft};
 
 pub struct ReconciliationApi {
     state: Arc<AppState>,
@@ -125,8 +129,16 @@ impl ReconciliationService for ReconciliationApi {
     ) -> Result<Response<proto::CheckRecipientsResponse>, Status> {
         let caller = caller(&request)?;
         let req = request.into_inner();
-        let checks =
-            recipients::check(&self.state, &caller, &req.hotel_id, req.phones, req.emails).await?;
+        let category = message_category("category", req.category).map_err(invalid_argument)?;
+        let checks = recipients::check(
+            &self.state,
+            &caller,
+            &req.hotel_id,
+            req.phones,
+            req.emails,
+            category,
+        )
+        .await?;
         Ok(Response::new(proto::CheckRecipientsResponse {
             recipients: checks.into_iter().map(Into::into).collect(),
         }))
@@ -142,5 +154,56 @@ impl ReconciliationService for ReconciliationApi {
         let draft = ArrivalsDraft::try_from(req).map_err(invalid_argument)?;
         let page = arrivals::list(&self.state, &caller, draft, page_size, &page_token).await?;
         Ok(Response::new(page.into()))
+    }
+
+    async fn list_suppressions(
+        &self,
+        request: Request<proto::ListSuppressionsRequest>,
+    ) -> Result<Response<proto::ListSuppressionsResponse>, Status> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let reasons =
+            enum_list("reasons", &req.reasons, suppression_reason).map_err(invalid_argument)?;
+        let draft = SuppressionFilterDraft {
+            hotel_ids: req.hotel_ids,
+            reasons,
+            address: req.address,
+            include_lifted: req.include_lifted,
+        };
+        let (rows, next_page_token) =
+            suppressions::list(&self.state, &caller, draft, req.page_size, &req.page_token).await?;
+        Ok(Response::new(proto::ListSuppressionsResponse {
+            suppressions: rows.into_iter().map(Into::into).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn add_suppression(
+        &self,
+        request: Request<proto::AddSuppressionRequest>,
+    ) -> Result<Response<proto::Suppression>, Status> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let scope = suppression_scope("scope", req.scope).map_err(invalid_argument)?;
+        let added = suppressions::add(
+            &self.state,
+            &caller,
+            &req.hotel_id,
+            &req.address,
+            scope,
+            &req.note,
+        )
+        .await?;
+        Ok(Response::new(added.into()))
+    }
+
+    async fn remove_suppression(
+        &self,
+        request: Request<proto::RemoveSuppressionRequest>,
+    ) -> Result<Response<proto::Suppression>, Status> {
+        let caller = caller(&request)?;
+        let req = request.into_inner();
+        let lifted = suppressions::remove(&self.state, &caller, &req.id, &req.note).await?;
+        Ok(Response::new(lifted.into()))
     }
 }

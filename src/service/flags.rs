@@ -123,9 +123,10 @@ pub async fn update(
     let what = format!("flag {id:?}");
     let by = caller.name.clone();
     let now = Utc::now();
+    let key = state.store.suppression_key().clone();
     let updated = state
         .store
-        .run(move |c| store::update(c, &id, &hotels, &change, &by, now))
+        .run(move |c| store::update(c, &id, &hotels, &change, &by, now, &key))
         .await
         .map_err(ServiceError::store(what))?;
     tracing::info!(flag_id = %updated.id, state = updated.state.name(), by = %caller.name, "flag updated");

@@ -82,10 +82,16 @@ pub async fn erase(
             .unwrap_or_default(),
         email: email.as_deref().map(email::normalize),
     };
+    let hashes: Vec<String> = who
+        .phone_forms
+        .iter()
+        .chain(&who.email)
+        .map(|a| state.store.suppression_key().hash(a))
+        .collect();
     let (by, h) = (caller.name.clone(), hotel_id.clone());
     let erased = state
         .store
-        .run(move |c| erasure::erase(c, &h, &who, &by, chrono::Utc::now()))
+        .run(move |c| erasure::erase(c, &h, &who, &hashes, &by, chrono::Utc::now()))
         .await
         .map_err(ServiceError::store("guest"))?;
     tracing::info!(
@@ -94,6 +100,7 @@ pub async fn erase(
         messages = erased.messages_redacted,
         guests = erased.guests_deleted,
         flags = erased.flags_redacted,
+        suppressions = erased.suppressions_redacted,
         "guest data erased"
     );
     Ok(erased)

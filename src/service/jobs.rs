@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use super::AppState;
-use super::{recategorize, retention, runs, statuses};
+use super::{recategorize, retention, runs, statuses, suppressions};
 use crate::config::Validated;
 use crate::domain::run::Trigger;
 use crate::reconcile::ReconcileError;
@@ -102,6 +102,10 @@ impl Jobs {
         let catch_up = tokio::spawn(async move {
             if let Err(e) = recategorize::run(&store).await {
                 tracing::warn!(error = %e, "recategorising stored errors failed; the next start resumes");
+            }
+            // Once per database, on the categories just brought up to date.
+            if let Err(e) = suppressions::backfill(&store).await {
+                tracing::warn!(error = %e, "backfilling suppressions failed; the next start resumes");
             }
         });
         Ok(Jobs {

@@ -18,6 +18,7 @@ pub mod runs;
 pub mod state;
 pub mod statuses;
 pub mod streams;
+pub mod suppressions;
 
 pub use state::AppState;
 

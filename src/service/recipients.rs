@@ -14,8 +14,10 @@ use crate::domain::error_category::ErrorCategory;
 use crate::domain::flag::FlagState;
 use crate::domain::message::{optional, required};
 use crate::domain::phone::{self, NormalizedPhone, RegionMap};
-use crate::domain::recipient::{self, PastMessage, Verdict};
+use crate::domain::recipient::{self, Asked, PastMessage, Verdict};
+use crate::domain::suppression::{MessageCategory, Reason, Suppression};
 use crate::store::recipients::{self as store, Address, RecipientFlag};
+use crate::store::suppressions;
 use crate::store::{Store, StoreError};
 
 /// What sentlog knows of one phone or email.
@@ -30,6 +32,8 @@ pub struct RecipientCheck {
     pub open_flag_id: Option<String>,
     pub corrected: Option<String>,
     pub verdict: Verdict,
+    /// The suppression that decided DO_NOT_SEND: (id, reason).
+    pub suppression: Option<(String, Reason)>,
 }
 
 /// Phones already normalised, by region and text as given: the hub checks the same
@@ -63,6 +67,7 @@ pub async fn check(
     hotel_id: &str,
     phones: Vec<String>,
     emails: Vec<String>,
+    category: MessageCategory,
 ) -> Result<Vec<RecipientCheck>, ServiceError> {
     let hotel_id = required("hotel_id", hotel_id)?;
     caller.scope("hotel_id", vec![hotel_id.clone()])?;
@@ -72,9 +77,16 @@ pub async fn check(
             optional(&format!("{field}[{i}]"), v)?;
         }
     }
-    check_in(&state.store, &state.regions, &hotel_id, phones, emails)
-        .await
-        .map_err(ServiceError::store("recipient"))
+    check_in(
+        &state.store,
+        &state.regions,
+        &hotel_id,
+        phones,
+        emails,
+        category,
+    )
+    .await
+    .map_err(ServiceError::store("recipient"))
 }
 
 /// The checks of one hotel's phones and emails, input already validated.
@@ -84,6 +96,7 @@ async fn check_in(
     hotel_id: &str,
     phones: Vec<String>,
     emails: Vec<String>,
+    category: MessageCategory,
 ) -> Result<Vec<RecipientCheck>, StoreError> {
     let region = regions.for_hotel(hotel_id);
     // (input, normalised, parses, valid, address kind)
@@ -124,16 +137,30 @@ async fn check_in(
         k
     };
     let (phone_keys, email_keys) = (keys(Address::Phone), keys(Address::Email));
+    let key = store.suppression_key().clone();
+    let hashes: Vec<String> = phone_keys
+        .iter()
+        .chain(&email_keys)
+        .map(|a| key.hash(a))
+        .collect();
     let hotel = hotel_id.to_string();
-    let (history, flags) = store
+    let (history, flags, suppressions) = store
         .run(move |c| {
             let mut history = store::history(c, &hotel, Address::Phone, &phone_keys)?;
             history.extend(store::history(c, &hotel, Address::Email, &email_keys)?);
             let mut flags = store::flags_on(c, &hotel, Address::Phone, &phone_keys)?;
             flags.extend(store::flags_on(c, &hotel, Address::Email, &email_keys)?);
-            Ok((history, flags))
+            let suppressions = suppressions::active(c, &hotel, &hashes)?;
+            Ok((history, flags, suppressions))
         })
         .await?;
+    let mut suppressed: HashMap<&str, Vec<Suppression>> = HashMap::new();
+    for s in &suppressions {
+        suppressed
+            .entry(s.address_hash.as_str())
+            .or_default()
+            .push(s.clone());
+    }
     let mut past: HashMap<&str, Vec<PastMessage>> = HashMap::new();
     for (key, m) in &history {
         past.entry(key.as_str()).or_default().push(m.clone());
@@ -151,16 +178,42 @@ async fn check_in(
                 .filter(|f| f.state.is_open())
                 .map(|f| f.id.clone())
                 .next();
+            let suppressions: &[Suppression] = if parses {
+                suppressed
+                    .get(key.hash(&normalized).as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+            } else {
+                &[]
+            };
+            // The latest correction: a resolved flag's, else (flags purged) the
+            // suppression's.
             let corrected = flags
                 .iter()
                 .filter(|f| f.state == FlagState::Resolved && f.corrected_phone.is_some())
                 .max_by_key(|f| f.updated_at)
-                .and_then(|f| f.corrected_phone.clone());
+                .and_then(|f| f.corrected_phone.clone())
+                .or_else(|| {
+                    suppressions
+                        .iter()
+                        .filter(|s| s.reason == Reason::Corrected)
+                        .max_by_key(|s| s.created_at)
+                        .and_then(|s| s.corrected.clone())
+                });
             let history = past
                 .get(normalized.as_str())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let k = recipient::assess(parses, history, open_flag_id.is_some(), corrected.is_some());
+            let k = recipient::assess(
+                Asked {
+                    parses,
+                    has_open_flag: open_flag_id.is_some(),
+                    corrected: corrected.is_some(),
+                    category,
+                    suppressions,
+                },
+                history,
+            );
             RecipientCheck {
                 input,
                 normalized,
@@ -171,6 +224,7 @@ async fn check_in(
                 open_flag_id,
                 corrected,
                 verdict: k.verdict,
+                suppression: k.suppression,
             }
         })
         .collect())

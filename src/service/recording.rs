@@ -32,9 +32,10 @@ pub async fn record(
         }
     }
     let new_messages: Vec<_> = valid.iter().map(|(_, m)| m.clone()).collect();
+    let key = state.store.suppression_key().clone();
     let recorded = state
         .store
-        .run(move |c| store::record(c, &new_messages, chrono::Utc::now()))
+        .run(move |c| store::record(c, &new_messages, chrono::Utc::now(), &key))
         .await
         .map_err(ServiceError::store("message"))?;
     let created: Vec<ChangedMessage> = recorded

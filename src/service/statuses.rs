@@ -38,13 +38,14 @@ pub async fn update(
     }
     let hotels = caller.all_hotels().sql_list();
     let parking = state.parking;
+    let key = state.store.suppression_key().clone();
     let providers: Vec<Option<String>> = valid
         .iter()
         .map(|e| e.provider().map(str::to_string))
         .collect();
     let applied = state
         .store
-        .run(move |c| status_events::apply(c, &valid, &hotels, now, &parking))
+        .run(move |c| status_events::apply(c, &valid, &hotels, now, &parking, &key))
         .await
         .map_err(ServiceError::store("message"))?;
     for (r, provider) in applied.results.iter().zip(&providers) {

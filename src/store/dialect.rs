@@ -19,8 +19,10 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
 use super::changes::{CHANNEL, IDS_PER_NOTIFY, encode};
-use super::rows::{CheckRow, FlagRow, HistoryRow, StateRow};
-use super::schema::{flags, messages, reconciliation_checks as checks, status_events};
+use super::rows::{CheckRow, FlagRow, HistoryRow, StateRow, SuppressionRow};
+use super::schema::{
+    flags, messages, reconciliation_checks as checks, status_events, suppressions,
+};
 use crate::domain::message::ChangedMessage;
 
 /// Serialises reconciliation passes across instances on one PostgreSQL.
@@ -63,6 +65,22 @@ pub trait Dialect {
     /// Folds pending tallies into settled ones (PostgreSQL, `tallies::settle_pg`);
     /// SQLite's triggers keep tallies in place.
     fn settle_tallies(&mut self) -> Result<(), StoreError>;
+    /// Suppressions; an address already suppressed for that reason keeps the one it
+    /// has. How many were new.
+    fn insert_suppressions_chunk(&mut self, rows: &[SuppressionRow]) -> Result<usize, StoreError>;
+    /// The suppressions not lifted whose address hash is one of `hashes`, any hotel.
+    fn active_suppressions_chunk(
+        &mut self,
+        hashes: &[String],
+    ) -> Result<Vec<SuppressionRow>, StoreError>;
+    /// Lifts one suppression if it is still active; whether it was.
+    fn lift_suppression(
+        &mut self,
+        id: &str,
+        at: chrono::NaiveDateTime,
+        by: &str,
+        note: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The methods whose body is the same text on both backends, and the ones given.
@@ -96,6 +114,45 @@ macro_rules! dialect {
                     ))
                     .execute(self)?;
                 Ok(())
+            }
+
+            fn insert_suppressions_chunk(&mut self, rows: &[SuppressionRow]) -> Result<usize, StoreError> {
+                Ok(diesel::insert_into(suppressions::table)
+                    .values(rows)
+                    .on_conflict_do_nothing()
+                    .execute(self)?)
+            }
+
+            fn active_suppressions_chunk(
+                &mut self,
+                hashes: &[String],
+            ) -> Result<Vec<SuppressionRow>, StoreError> {
+                Ok(suppressions::table
+                    .filter(suppressions::address_hash.eq_any(hashes.to_vec()))
+                    .filter(suppressions::lifted_at.is_null())
+                    .select(SuppressionRow::as_select())
+                    .load(self)?)
+            }
+
+            fn lift_suppression(
+                &mut self,
+                id: &str,
+                at: chrono::NaiveDateTime,
+                by: &str,
+                note: &str,
+            ) -> Result<bool, StoreError> {
+                let lifted = diesel::update(
+                    suppressions::table
+                        .filter(suppressions::id.eq(id.to_string()))
+                        .filter(suppressions::lifted_at.is_null()),
+                )
+                .set((
+                    suppressions::lifted_at.eq(Some(at)),
+                    suppressions::lifted_by.eq(Some(by.to_string())),
+                    suppressions::lift_note.eq(Some(note.to_string())),
+                ))
+                .execute(self)?;
+                Ok(lifted == 1)
             }
 
             $($own)*

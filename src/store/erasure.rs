@@ -1,13 +1,14 @@
 //! Right to erasure: a guest's phone, email and name removed from every table of one
 //! hotel in one transaction. Messages stay (as anonymous rows), so counts per campaign
 //! and status are unchanged; PMS records of the guest are deleted; flags on the guest
-//! lose every personal field. The erasure itself is recorded without the erased data.
+//! lose every personal field; suppressions lose their address and keep their hash. The
+//! erasure itself is recorded without the erased data.
 use crate::domain::guest::{Erased, GuestIdentity};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::connection::to_db;
-use super::schema::{erasures, flags, messages, pms_guests, status_events};
+use super::schema::{erasures, flags, messages, pms_guests, status_events, suppressions};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::with_conn;
 
@@ -18,6 +19,7 @@ pub fn erase(
     conn: &mut DbConn,
     hotel_id: &str,
     who: &GuestIdentity,
+    address_hashes: &[String],
     requested_by: &str,
     now: DateTime<Utc>,
 ) -> Result<Erased, StoreError> {
@@ -104,6 +106,23 @@ pub fn erase(
         )
         .set(flags::stay_key.eq(diesel::dsl::sql::<diesel::sql_types::Text>("'erased:' || id")))
         .execute(c)?;
+        // Suppressions stay (an opted-out guest who asked for erasure stays opted out),
+        // matched by hash; the address, and a corrected number quoting the guest's
+        // phone, go.
+        out.suppressions_redacted = diesel::update(
+            suppressions::table
+                .filter(suppressions::hotel_id.eq(&hotel))
+                .filter(suppressions::address_hash.eq_any(address_hashes.to_vec())),
+        )
+        .set((suppressions::address.eq(""), suppressions::note.eq(ERASED_DETAIL)))
+        .execute(c)? as i64;
+        diesel::update(
+            suppressions::table
+                .filter(suppressions::hotel_id.eq(&hotel))
+                .filter(suppressions::corrected.eq_any(phones.clone())),
+        )
+        .set((suppressions::corrected.eq(None::<String>), suppressions::note.eq(ERASED_DETAIL)))
+        .execute(c)?;
         diesel::insert_into(erasures::table)
             .values((
                 erasures::id.eq(uuid::Uuid::now_v7().to_string()),
@@ -113,6 +132,7 @@ pub fn erase(
                 erasures::messages_redacted.eq(out.messages_redacted),
                 erasures::guests_deleted.eq(out.guests_deleted),
                 erasures::flags_redacted.eq(out.flags_redacted),
+                erasures::suppressions_redacted.eq(out.suppressions_redacted),
             ))
             .execute(c)?;
         Ok(out)

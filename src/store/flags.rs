@@ -14,6 +14,7 @@ use crate::domain::flag::{
 };
 use crate::domain::message::Channel;
 use crate::domain::page::Cursor;
+use crate::domain::suppression::AddressKey;
 use crate::with_conn;
 
 const CHUNK: usize = 500;
@@ -262,7 +263,8 @@ pub fn list(
 }
 
 /// Applies a CSM's change if the workflow allows it from the flag's current state.
-/// A change that raced another one is refused rather than lost.
+/// A change that raced another one is refused rather than lost. Resolving with a
+/// corrected phone suppresses the old number (CORRECTED) in the same transaction.
 pub fn update(
     conn: &mut DbConn,
     id: &str,
@@ -270,6 +272,7 @@ pub fn update(
     change: &FlagChange,
     by: &str,
     now: DateTime<Utc>,
+    key: &AddressKey,
 ) -> Result<Flag, StoreError> {
     let current = get(conn, id, hotel_ids)?;
     flag::check_move(current.state, change.state).map_err(StoreError::Conflict)?;
@@ -290,8 +293,22 @@ pub fn update(
         next.resolved_by = Some(by.to_string());
     }
     next.updated_at = crate::domain::page::truncate_micros(now);
-    let updated = with_conn!(conn, c => c.write_transaction(|c| {
-        diesel::update(
+    let corrected = match (&next.message_phone, &next.corrected_phone) {
+        (Some(old), Some(new)) if next.state == FlagState::Resolved && old != new => {
+            Some(super::suppressions::corrected_row(
+                key,
+                &next.hotel_id,
+                old,
+                new,
+                &next.id,
+                next.updated_at,
+                by,
+            ))
+        }
+        _ => None,
+    };
+    with_conn!(conn, c => c.write_transaction(|c| {
+        let updated = diesel::update(
             flags::table
                 .filter(flags::id.eq(id.to_string()))
                 .filter(flags::state.eq(current.state.code())),
@@ -304,14 +321,17 @@ pub fn update(
             flags::resolved_by.eq(next.resolved_by.clone()),
             flags::updated_at.eq(to_db(next.updated_at)),
         ))
-        .execute(c)
-        .map_err(StoreError::from)
+        .execute(c)?;
+        if updated == 0 {
+            return Err(StoreError::Conflict(
+                "the flag changed meanwhile; read it again and retry".into(),
+            ));
+        }
+        if let Some(row) = &corrected {
+            c.insert_suppressions_chunk(std::slice::from_ref(row))?;
+        }
+        Ok(())
     }))?;
-    if updated == 0 {
-        return Err(StoreError::Conflict(
-            "the flag changed meanwhile; read it again and retry".into(),
-        ));
-    }
     Ok(next)
 }
 

@@ -23,6 +23,7 @@ use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
 use crate::domain::page::{Cursor, truncate_micros};
 use crate::domain::status::{StatusReport, StatusState};
 use crate::domain::stuck::StuckSince;
+use crate::domain::suppression::AddressKey;
 use crate::with_conn;
 
 /// Rows per INSERT statement: 32 columns x 400 stays under SQLite's 32,766 parameters.
@@ -191,16 +192,19 @@ pub struct RecordedBatch {
 /// Records a batch in one transaction, idempotently on (hotel_id, external_id): a
 /// message recorded before keeps its id and is left untouched. Results follow `items`.
 /// Early callbacks parked for the new messages are applied in the same transaction.
+/// A message recorded already failed (or delivered) teaches (or lifts) suppressions
+/// in the same transaction.
 pub fn record(
     conn: &mut DbConn,
     items: &[NewMessage],
     now: DateTime<Utc>,
+    key: &AddressKey,
 ) -> Result<RecordedBatch, StoreError> {
     // A concurrent writer of the same keys (PostgreSQL) makes an attempt roll back;
     // the next attempt sees its rows and reports them as existing.
     let mut attempts = 0;
     loop {
-        match record_once(conn, items, now) {
+        match record_once(conn, items, now, key) {
             Err(StoreError::Unavailable(_)) if attempts < 3 => attempts += 1,
             other => return other,
         }
@@ -211,6 +215,7 @@ fn record_once(
     conn: &mut DbConn,
     items: &[NewMessage],
     now: DateTime<Utc>,
+    key: &AddressKey,
 ) -> Result<RecordedBatch, StoreError> {
     let now = truncate_micros(now);
     let numbered = conn.backend() == super::Backend::Postgres;
@@ -272,6 +277,22 @@ fn record_once(
             }
         }
         insert_history(c, &history)?;
+        let facts: Vec<super::suppressions::Fact> = inserts
+            .iter()
+            .filter_map(|m| {
+                Some(super::suppressions::Fact {
+                    hotel_id: &m.hotel_id,
+                    message_id: &m.id,
+                    channel: Channel::from_code(m.channel)?,
+                    phone: m.recipient_phone.as_deref(),
+                    email: m.email_normalized.as_deref(),
+                    status: MessageStatus::from_code(m.status)?,
+                    error_category: ErrorCategory::from_code(m.error_category).unwrap_or_default(),
+                    at: from_db(m.status_changed_at),
+                })
+            })
+            .collect();
+        super::suppressions::learn(c, key, &facts)?;
         // Early callbacks that were waiting for these messages.
         let waiting: Vec<super::parking::Recorded> = inserts
             .iter()
@@ -285,7 +306,7 @@ fn record_once(
         let status_changes = if parked.is_empty() {
             Vec::new()
         } else {
-            super::status_events::apply_events!(c, &parked, &[], now, numbered, None)?.status_changes
+            super::status_events::apply_events!(c, &parked, &[], now, numbered, None, key)?.status_changes
         };
         let new: Vec<ChangedMessage> = results
             .iter()

@@ -17,6 +17,7 @@ pub mod rows;
 pub mod runs;
 pub mod schema;
 pub mod status_events;
+pub mod suppressions;
 pub mod tallies;
 
 use std::time::Duration;
@@ -26,6 +27,8 @@ use diesel::r2d2::{Pool, PooledConnection};
 use crate::with_conn;
 pub use connection::{Backend, DbConn, DbManager, WriteTransaction};
 use dialect::Dialect;
+
+use crate::domain::suppression::AddressKey;
 
 /// What can go wrong below the gRPC layer.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +105,10 @@ fn is_transient(message: &str) -> bool {
 pub struct Store {
     pool: Pool<DbManager>,
     backend: Backend,
+    /// Hashes addresses for suppressions; set once at open (see
+    /// `suppressions::address_key`).
+    suppression_key: std::sync::Arc<AddressKey>,
+    key_source: suppressions::KeySource,
 }
 
 impl std::fmt::Debug for Store {
@@ -113,8 +120,19 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the pool and brings the schema up to date.
+    /// Opens the pool and brings the schema up to date; suppressions use the secret
+    /// kept in the database (generated at the first start).
     pub fn open(url: &str, pool_size: u32, statement_timeout_ms: u64) -> Result<Store, StoreError> {
+        Self::open_with_secret(url, pool_size, statement_timeout_ms, None)
+    }
+
+    /// `open`, with the configured suppression secret when there is one.
+    pub fn open_with_secret(
+        url: &str,
+        pool_size: u32,
+        statement_timeout_ms: u64,
+        suppression_secret: Option<&str>,
+    ) -> Result<Store, StoreError> {
         let manager = DbManager::new(url, statement_timeout_ms).map_err(StoreError::Unavailable)?;
         let backend = manager.backend();
         let pool = Pool::builder()
@@ -123,9 +141,27 @@ impl Store {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let store = Store { pool, backend };
+        let mut store = Store {
+            pool,
+            backend,
+            suppression_key: std::sync::Arc::new(AddressKey::new(&[])),
+            key_source: suppressions::KeySource::Configured,
+        };
         store.migrate()?;
+        let (key, source) = suppressions::address_key(&mut *store.conn()?, suppression_secret)?;
+        store.suppression_key = std::sync::Arc::new(key);
+        store.key_source = source;
         Ok(store)
+    }
+
+    /// The key suppressions are matched by.
+    pub fn suppression_key(&self) -> &AddressKey {
+        &self.suppression_key
+    }
+
+    /// Where that key came from (a configured secret, or one kept in the database).
+    pub fn suppression_key_source(&self) -> suppressions::KeySource {
+        self.key_source
     }
 
     pub fn backend(&self) -> Backend {

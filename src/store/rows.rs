@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{flags, messages, reconciliation_checks as checks, status_events};
+use super::schema::{
+    flags, messages, reconciliation_checks as checks, status_events, suppressions,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = flags, treat_none_as_default_value = false)]
@@ -56,6 +58,10 @@ pub struct CheckRow {
 #[diesel(table_name = messages)]
 pub struct StateRow {
     pub id: String,
+    pub hotel_id: String,
+    /// The addresses, for the suppressions a failure teaches or a delivery lifts.
+    pub recipient_phone: Option<String>,
+    pub email_normalized: Option<String>,
     pub channel: i32,
     pub provider: Option<String>,
     pub status: i32,
@@ -82,4 +88,24 @@ pub struct HistoryRow {
     pub error_message: Option<String>,
     pub error_category: i32,
     pub outcome: i32,
+}
+
+/// A suppression as stored (see `store::suppressions`).
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
+#[diesel(table_name = suppressions, treat_none_as_default_value = false)]
+pub struct SuppressionRow {
+    pub id: String,
+    pub hotel_id: String,
+    pub address_hash: String,
+    pub address: String,
+    pub scope: i32,
+    pub reason: i32,
+    pub corrected: Option<String>,
+    pub source_message_id: Option<String>,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub lifted_at: Option<NaiveDateTime>,
+    pub lifted_by: Option<String>,
+    pub lift_note: Option<String>,
 }

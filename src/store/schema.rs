@@ -173,6 +173,7 @@ diesel::table! {
         messages_redacted -> BigInt,
         guests_deleted -> BigInt,
         flags_redacted -> BigInt,
+        suppressions_redacted -> BigInt,
     }
 }
 
@@ -209,5 +210,24 @@ diesel::table! {
         error_message -> Nullable<Text>,
         received_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> Text,
+        hotel_id -> Text,
+        address_hash -> Text,
+        address -> Text,
+        scope -> Integer,
+        reason -> Integer,
+        corrected -> Nullable<Text>,
+        source_message_id -> Nullable<Text>,
+        note -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        lifted_at -> Nullable<Timestamp>,
+        lifted_by -> Nullable<Text>,
+        lift_note -> Nullable<Text>,
     }
 }

@@ -22,6 +22,7 @@ use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, MessageStatus};
 use crate::domain::status::{StatusReport, StatusState};
 use crate::domain::status_event::{Current, EventOutcome, StatusEvent};
+use crate::domain::suppression::AddressKey;
 use crate::with_conn;
 
 pub(crate) const HISTORY_CHUNK: usize = 500;
@@ -120,17 +121,20 @@ impl Default for Parking {
 
 /// Applies a batch of events to the messages of `hotel_ids` (empty: every hotel), in
 /// one transaction. Results follow `events`. An event addressed by provider id to no
-/// message is parked (`parking`); past the cap the whole batch is refused.
+/// message is parked (`parking`); past the cap the whole batch is refused. Failures
+/// that teach a suppression write it, deliveries lift the ones they contradict, in the
+/// same transaction (`key` hashes the addresses).
 pub fn apply(
     conn: &mut DbConn,
     events: &[StatusEvent],
     hotel_ids: &[String],
     now: DateTime<Utc>,
     parking: &Parking,
+    key: &AddressKey,
 ) -> Result<Applied, StoreError> {
     let numbered_placeholders = conn.backend() == super::Backend::Postgres;
     with_conn!(conn, c => c.write_transaction(|c| {
-        apply_events!(c, events, hotel_ids, now, numbered_placeholders, Some(parking))
+        apply_events!(c, events, hotel_ids, now, numbered_placeholders, Some(parking), key)
     }))
 }
 
@@ -138,7 +142,7 @@ pub fn apply(
 /// macro: diesel cannot take it generic over the connection, see `dialect`). Used by
 /// `apply` and by RecordMessages to apply the events parked for its new messages.
 macro_rules! apply_events {
-    ($c:expr, $events:expr, $hotel_ids:expr, $now:expr, $numbered:expr, $parking:expr) => {{
+    ($c:expr, $events:expr, $hotel_ids:expr, $now:expr, $numbered:expr, $parking:expr, $key:expr) => {{
         use std::collections::HashMap;
         use chrono::{DateTime, NaiveDateTime, Utc};
         use diesel::prelude::*;
@@ -155,7 +159,7 @@ macro_rules! apply_events {
             Applied, HISTORY_CHUNK, Parking, UPDATE_CHUNK, insert_history, lock_states,
             update_states,
         };
-        use $crate::store::{StoreError, parking};
+        use $crate::store::{StoreError, parking, suppressions};
         let c = &mut *$c;
         let events: &[StatusEvent] = $events;
         let hotel_ids: &[String] = $hotel_ids;
@@ -200,8 +204,14 @@ macro_rules! apply_events {
         ids.sort();
         ids.dedup();
         let mut current: HashMap<String, Current> = HashMap::new();
+        // (hotel, phone, email) of each message, for its suppressions.
+        let mut addresses: HashMap<String, (String, Option<String>, Option<String>)> = HashMap::new();
         for row in lock_states(c, &ids, hotel_ids)? {
             current.insert(row.id.clone(), row.current()?);
+            addresses.insert(
+                row.id.clone(),
+                (row.hotel_id.clone(), row.recipient_phone.clone(), row.email_normalized.clone()),
+            );
         }
 
         // 3. The events already kept for these messages, by id and by content (a
@@ -280,6 +290,27 @@ macro_rules! apply_events {
         for chunk in updates.chunks(UPDATE_CHUNK) {
             update_states($numbered, chunk, now).execute(c)?;
         }
+        // 7. What the new statuses teach about their recipients.
+        let facts: Vec<suppressions::Fact> = decided
+            .status_changes
+            .iter()
+            .filter_map(|changed| {
+                let id = &changed.message_id;
+                let (hotel_id, phone, email) = addresses.get(id)?;
+                let now_is = &current.get(id)?;
+                Some(suppressions::Fact {
+                    hotel_id,
+                    message_id: id,
+                    channel: now_is.channel?,
+                    phone: phone.as_deref(),
+                    email: email.as_deref(),
+                    status: now_is.state.status,
+                    error_category: now_is.state.error_category,
+                    at: now_is.state.status_changed_at,
+                })
+            })
+            .collect();
+        suppressions::learn(c, $key, &facts)?;
         c.notify_changes(&decided.status_changes)?;
         Ok::<Applied, StoreError>(Applied {
             results: decided.results,

@@ -133,6 +133,28 @@ async fn call(channel: &Transport, token: Option<&str>, rpc: &str) -> Code {
             ))
             .await,
         ),
+        "ListSuppressions" => code(r.list_suppressions(authed(Default::default(), token)).await),
+        "AddSuppression" => code(
+            r.add_suppression(authed(
+                proto::AddSuppressionRequest {
+                    hotel_id: "h1".into(),
+                    address: "+33612345678".into(),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await,
+        ),
+        "RemoveSuppression" => code(
+            r.remove_suppression(authed(
+                proto::RemoveSuppressionRequest {
+                    id: "x".into(),
+                    note: "opted in again".into(),
+                },
+                token,
+            ))
+            .await,
+        ),
         other => panic!("no call for {other}"),
     }
 }
@@ -160,6 +182,9 @@ async fn every_rpc_checks_token_and_role(db: TestDb) {
         ("UpdateFlag", &["csm"]),
         ("CheckRecipients", &["ingest", "csm"]),
         ("ListArrivals", &["agent", "csm"]),
+        ("ListSuppressions", &["agent", "csm"]),
+        ("AddSuppression", &["csm"]),
+        ("RemoveSuppression", &["csm"]),
     ];
     assert_eq!(table.len(), sentlog::grpc::auth::RPC_ACTIONS.len());
     for (rpc, allowed) in table {

@@ -25,7 +25,10 @@ struct Hits {
 }
 
 /// (table.column, rows) for every text column holding `needle`.
-fn find_everywhere(conn: &mut sentlog::store::DbConn, needle: &str) -> Vec<(String, i64)> {
+pub(crate) fn find_everywhere(
+    conn: &mut sentlog::store::DbConn,
+    needle: &str,
+) -> Vec<(String, i64)> {
     let columns: Vec<Column> = match conn {
         sentlog::store::DbConn::Pg(c) => diesel::sql_query(
             "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \

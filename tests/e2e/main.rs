@@ -19,4 +19,5 @@ mod serving;
 mod statuses;
 mod stays;
 mod stuck;
+mod suppressions;
 mod watch;

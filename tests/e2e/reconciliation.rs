@@ -663,6 +663,7 @@ async fn check_recipients_verdicts(db: TestDb) {
                 "nobody@example.com".into(),
                 "bad-email".into(),
             ],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -712,6 +713,7 @@ async fn check_recipients_verdicts(db: TestDb) {
                 .map(|i| format!("06 00 00 {:02} {:02}", i / 100, i % 100))
                 .collect(),
             emails: vec![],
+            ..Default::default()
         })
         .await
         .unwrap_err();

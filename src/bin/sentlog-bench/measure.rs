@@ -206,6 +206,7 @@ async fn reads(
                     hotel_id: "hotel-00".into(),
                     phones,
                     emails: vec![],
+                    category: proto::MessageCategory::Utility as i32,
                 })
                 .await?;
             Ok(())

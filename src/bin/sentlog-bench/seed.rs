@@ -155,7 +155,7 @@ pub fn seed(
                 )?);
             }
         }
-        messages::record(&mut conn, &batch, recorded_at)?;
+        messages::record(&mut conn, &batch, recorded_at, store.suppression_key())?;
         guests::upsert(&mut conn, &guest_batch)?;
         done += count;
         if done.is_multiple_of(100_000) {

@@ -4,6 +4,7 @@ use crate::domain::arrival::{Arrival, Reach};
 use crate::domain::flag::{Flag, FlagOrder, FlagPriority, FlagReason, FlagState};
 use crate::domain::guest::{GuestDraft, PmsGuest};
 use crate::domain::run::ReconciliationRun;
+use crate::domain::suppression::{MessageCategory, Reason, Scope, Suppression};
 use crate::proto;
 use crate::service::arrivals::{ArrivalsDraft, ArrivalsPage};
 use crate::service::recipients::RecipientCheck;
@@ -122,6 +123,12 @@ impl From<RecipientCheck> for proto::RecipientCheck {
             open_flag_id: c.open_flag_id.unwrap_or_default(),
             corrected: c.corrected.unwrap_or_default(),
             verdict: c.verdict.code(),
+            suppression_reason: c
+                .suppression
+                .as_ref()
+                .map(|s| s.1.code())
+                .unwrap_or_default(),
+            suppression_id: c.suppression.map(|s| s.0).unwrap_or_default(),
         }
     }
 }
@@ -207,6 +214,39 @@ impl From<ArrivalsPage> for proto::ListArrivalsResponse {
                 })
                 .collect(),
             next_page_token: p.next_page_token,
+        }
+    }
+}
+
+pub fn suppression_reason(field: &str, v: i32) -> Result<Option<Reason>, FieldError> {
+    enum_value(field, v, Reason::from_code, "SuppressionReason")
+}
+
+pub fn suppression_scope(field: &str, v: i32) -> Result<Option<Scope>, FieldError> {
+    enum_value(field, v, Scope::from_code, "SuppressionScope")
+}
+
+pub fn message_category(field: &str, v: i32) -> Result<MessageCategory, FieldError> {
+    MessageCategory::from_code(v)
+        .ok_or_else(|| FieldError::new(field, format!("{v} is not a MessageCategory")))
+}
+
+impl From<Suppression> for proto::Suppression {
+    fn from(s: Suppression) -> Self {
+        proto::Suppression {
+            id: s.id,
+            hotel_id: s.hotel_id,
+            address: s.address,
+            scope: s.scope.code(),
+            reason: s.reason.code(),
+            corrected: s.corrected.unwrap_or_default(),
+            source_message_id: s.source_message_id.unwrap_or_default(),
+            note: s.note,
+            created_at: Some(to_proto(s.created_at)),
+            created_by: s.created_by,
+            lifted_at: opt_to_proto(s.lifted_at),
+            lifted_by: s.lifted_by.unwrap_or_default(),
+            lift_note: s.lift_note.unwrap_or_default(),
         }
     }
 }

@@ -1,0 +1,2 @@
+ALTER TABLE erasures DROP COLUMN suppressions_redacted;
+DROP TABLE suppressions;

@@ -19,6 +19,8 @@ backend_tests!(
     a_corrected_flag_suppresses_the_old_number,
     failures_not_about_the_number_raise_nothing,
     suppressions_of_another_hotel_are_not_found,
+    the_stored_history_is_backfilled_once,
+    another_secret_is_refused_while_suppressions_exist,
 );
 
 async fn check(
@@ -601,5 +603,127 @@ async fn suppressions_of_another_hotel_are_not_found(db: TestDb) {
         .into_inner()
         .recipients;
     assert_eq!(c[0].verdict, RecipientVerdict::Ok as i32);
+    server.stop().await;
+}
+
+async fn the_stored_history_is_backfilled_once(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut m = server.messages();
+    // What an earlier version stored: an opt-out, an invalid number delivered since,
+    // and a landline (NOT_MOBILE on SMS).
+    record(
+        &mut m,
+        vec![
+            failed(
+                "h1",
+                "stop",
+                "+33612345678",
+                Channel::Sms,
+                "twilio",
+                "21610",
+            ),
+            failed("h1", "bad", "+33611111111", Channel::Sms, "twilio", "21211"),
+            failed(
+                "h1",
+                "fixed",
+                "+33140000000",
+                Channel::Sms,
+                "twilio",
+                "21614",
+            ),
+        ],
+    )
+    .await;
+    let mut later = new_message("h1", "good", "+33611111111");
+    later.channel = Channel::Sms as i32;
+    later.status = MessageStatus::Delivered as i32;
+    record(&mut m, vec![later]).await;
+    // ... before suppressions existed.
+    let store = server.store().clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        exec(&mut conn, "DELETE FROM suppressions");
+        exec(
+            &mut conn,
+            "DELETE FROM sentlog_meta WHERE key = 'suppressions_backfilled'",
+        );
+    })
+    .await
+    .unwrap();
+    let stop = check(&server, "h1", "+33612345678", MessageCategory::Utility).await;
+    assert_eq!(stop.suppression_id, "", "nothing stored yet");
+    assert!(
+        sentlog::service::suppressions::backfill(server.store())
+            .await
+            .unwrap()
+    );
+    let stop = check(&server, "h1", "+33612345678", MessageCategory::Utility).await;
+    assert_eq!(stop.suppression_reason, SuppressionReason::OptedOut as i32);
+    let landline = check(&server, "h1", "+33140000000", MessageCategory::Utility).await;
+    assert_eq!(
+        landline.suppression_reason,
+        SuppressionReason::InvalidAddress as i32
+    );
+    let delivered_since = check(&server, "h1", "+33611111111", MessageCategory::Utility).await;
+    assert_eq!(delivered_since.verdict, RecipientVerdict::Ok as i32);
+    assert_eq!(list(&server, Default::default()).await.len(), 2);
+    // Once only.
+    assert!(
+        !sentlog::service::suppressions::backfill(server.store())
+            .await
+            .unwrap()
+    );
+    server.stop().await;
+}
+
+async fn another_secret_is_refused_while_suppressions_exist(db: TestDb) {
+    use sentlog::store::Store;
+    use sentlog::store::suppressions::KeySource;
+    let url = db.url.clone();
+    let server = TestServer::start_with(db, |s| {
+        s.suppression_secret = Some("the first secret, 32 characters".into());
+    })
+    .await;
+    assert_eq!(
+        server.store().suppression_key_source(),
+        KeySource::Configured
+    );
+    let (u, v) = (url.clone(), url.clone());
+    // No suppression yet: another secret is taken (and becomes the one).
+    tokio::task::spawn_blocking(move || {
+        Store::open_with_secret(&u, 1, 5_000, Some("a second secret of some length")).unwrap();
+        Store::open_with_secret(&u, 1, 5_000, Some("the first secret, 32 characters")).unwrap();
+    })
+    .await
+    .unwrap();
+    server
+        .reconciliation()
+        .add_suppression(proto::AddSuppressionRequest {
+            hotel_id: "h1".into(),
+            address: "+33612345678".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let refused = tokio::task::spawn_blocking(move || {
+        Store::open_with_secret(&v, 1, 5_000, Some("a second secret of some length"))
+    })
+    .await
+    .unwrap()
+    .unwrap_err()
+    .to_string();
+    assert!(
+        refused.contains("suppression_secret") && refused.contains("another secret"),
+        "{refused}"
+    );
+    // The right one still opens, and the suppression still matches.
+    let same = tokio::task::spawn_blocking(move || {
+        Store::open_with_secret(&url, 1, 5_000, Some("the first secret, 32 characters")).is_ok()
+    })
+    .await
+    .unwrap();
+    assert!(same);
+    let c = check(&server, "h1", "06 12 34 56 78", MessageCategory::Utility).await;
+    assert_eq!(c.verdict, RecipientVerdict::DoNotSend as i32);
     server.stop().await;
 }

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::domain::guest::{self, GuestDraft};
-use crate::domain::message::{self, Channel, MessageDraft, MessageStatus};
+use crate::domain::message::{self, Channel, MessageCategory, MessageDraft, MessageStatus};
 use crate::domain::phone::{self, RegionMap};
 use crate::domain::status_event::{StatusEvent, Target};
 use crate::store::{Store, StoreError, messages, status_events};
@@ -227,6 +227,15 @@ impl Kind {
             Kind::Welcome => (format!("Welcome — {hotel_name}"), "welcome_v1"),
         }
     }
+
+    /// Stay logistics are UTILITY; the upsell is MARKETING (a marketing opt-out blocks
+    /// it, not the check-in link).
+    fn category(self) -> MessageCategory {
+        match self {
+            Kind::Upsell => MessageCategory::Marketing,
+            Kind::Confirmation | Kind::CheckIn | Kind::Welcome => MessageCategory::Utility,
+        }
+    }
 }
 
 /// How one send turned out.
@@ -393,6 +402,7 @@ fn one_stay(
                 phone_region: region.into(),
                 campaign_id: format!("{hotel_id}-{template}"),
                 campaign_name: campaign.clone(),
+                category: kind.category(),
                 channel: Some(channel),
                 recipient_phone: if channel.uses_phone() {
                     phone.clone()
@@ -566,6 +576,7 @@ fn showcase(seed: u64, now: DateTime<Utc>) -> DemoStay {
         provider: "whatsapp_cloud".into(),
         provider_message_id: "wamid.DEMO0000000001".into(),
         template_name: "checkin_invite_v3".into(),
+        category: MessageCategory::Utility,
         ..Default::default()
     };
     let guest = GuestDraft {

@@ -117,6 +117,9 @@ struct ExportArgs {
     /// e.g. invalid_number (repeatable).
     #[arg(long = "error-category")]
     error_categories: Vec<String>,
+    /// What the messages are for, e.g. marketing (repeatable).
+    #[arg(long = "category")]
+    categories: Vec<String>,
     /// Only messages stuck now (no news for longer than their channel's stuck_after).
     #[arg(long)]
     stuck: bool,
@@ -138,7 +141,7 @@ fn by_name<T: Copy>(
 
 async fn export(args: &ExportArgs) -> anyhow::Result<()> {
     use sentlog::domain::error_category::ErrorCategory;
-    use sentlog::domain::message::{Channel, MessageStatus};
+    use sentlog::domain::message::{Channel, MessageCategory, MessageStatus};
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let filter = sentlog::proto::MessageFilter {
         hotel_ids: args.hotels.clone(),
@@ -180,6 +183,15 @@ async fn export(args: &ExportArgs) -> anyhow::Result<()> {
             ErrorCategory::code,
         )?,
         stuck: args.stuck,
+        // UNSPECIFIED is no category: not one to filter on.
+        categories: by_name(
+            "category",
+            &args.categories,
+            &MessageCategory::ALL[1..],
+            MessageCategory::name,
+            |t| MessageCategory::from_name(t).filter(|c| *c != MessageCategory::Unspecified),
+            MessageCategory::code,
+        )?,
     };
     let token = args.token.as_deref();
     let rows = match &args.output {

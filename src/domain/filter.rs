@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::error_category::ErrorCategory;
-use super::message::{Channel, MessageStatus, optional, optional_date};
+use super::message::{Channel, MessageCategory, MessageStatus, optional, optional_date};
 use super::phone::{self, RegionMap};
 use super::stuck::StuckSince;
 use super::{FieldError, email, page};
@@ -29,6 +29,7 @@ pub struct FilterDraft {
     pub error_categories: Vec<ErrorCategory>,
     /// Only messages that are stuck now.
     pub stuck: bool,
+    pub categories: Vec<MessageCategory>,
 }
 
 /// An inclusive date range; either end may be open.
@@ -65,6 +66,7 @@ pub struct MessageQuery {
     pub error_categories: Vec<ErrorCategory>,
     /// Only stuck messages: those whose silence started before these instants.
     pub stuck: Option<StuckSince>,
+    pub categories: Vec<MessageCategory>,
 }
 
 /// Longest list accepted in a repeated filter field.
@@ -129,6 +131,7 @@ impl MessageQuery {
                 .map_err(within)?,
             error_categories: sorted(draft.error_categories),
             stuck: draft.stuck.then_some(stuck_since),
+            categories: sorted(draft.categories),
         })
     }
 
@@ -166,6 +169,7 @@ impl MessageQuery {
             && (self.error_categories.is_empty()
                 || self.error_categories.contains(&m.error_category))
             && self.stuck.is_none_or(|since| since.holds(m))
+            && (self.categories.is_empty() || self.categories.contains(&m.category))
     }
 
     /// Binds page tokens to this exact query (and so to the caller's hotel scope).
@@ -231,6 +235,8 @@ pub struct Counts {
     pub by_status: Vec<(MessageStatus, i64)>,
     pub by_channel: Vec<(Channel, i64)>,
     pub by_error_category: Vec<(ErrorCategory, i64)>,
+    /// Every category present, UNSPECIFIED included.
+    pub by_category: Vec<(MessageCategory, i64)>,
     /// How many of them are stuck now.
     pub stuck: i64,
 }

@@ -128,6 +128,39 @@ impl MessageStatus {
     }
 }
 
+coded_enum! {
+    /// What a message is for.
+    #[derive(Default)]
+    pub enum MessageCategory {
+        #[default]
+        Unspecified = 0,
+        /// Stay logistics: confirmation, online check-in, key, directions.
+        Utility = 1,
+        /// Upsell, offers.
+        Marketing = 2,
+        /// A reply within a conversation.
+        Service = 3,
+        Authentication = 4,
+    }
+}
+
+impl MessageCategory {
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageCategory::Unspecified => "UNSPECIFIED",
+            MessageCategory::Utility => "UTILITY",
+            MessageCategory::Marketing => "MARKETING",
+            MessageCategory::Service => "SERVICE",
+            MessageCategory::Authentication => "AUTHENTICATION",
+        }
+    }
+
+    /// Reads `marketing`, `MARKETING` or `MESSAGE_CATEGORY_MARKETING`.
+    pub fn from_name(text: &str) -> Option<Self> {
+        super::names::from_name(Self::ALL, Self::name, "MESSAGE_CATEGORY_", text)
+    }
+}
+
 /// A message as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
@@ -163,6 +196,7 @@ pub struct Message {
     pub failed_at: Option<DateTime<Utc>>,
     /// Should have had news by now (`domain::stuck`): derived when read, never stored.
     pub stuck: bool,
+    pub category: MessageCategory,
 }
 
 /// A message to record, as a caller sent it (empty text = absent).
@@ -188,6 +222,7 @@ pub struct MessageDraft {
     pub template_name: String,
     pub error_code: String,
     pub error_message: String,
+    pub category: MessageCategory,
 }
 
 /// A validated message, ready to store.
@@ -216,6 +251,7 @@ pub struct NewMessage {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub error_category: ErrorCategory,
+    pub category: MessageCategory,
 }
 
 /// Longest text accepted in any single field: generous for names, bounded for storage.
@@ -308,6 +344,7 @@ pub fn validate(draft: MessageDraft, regions: &RegionMap) -> Result<NewMessage, 
         error_code,
         error_message: optional("error_message", &draft.error_message)?,
         error_category,
+        category: draft.category,
     })
 }
 

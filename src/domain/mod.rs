@@ -95,6 +95,7 @@ pub(crate) mod testing {
             read_at: None,
             failed_at: None,
             stuck: false,
+            category: Default::default(),
         }
     }
 

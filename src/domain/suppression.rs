@@ -8,22 +8,7 @@ use sha2::Sha256;
 
 use super::error_category::ErrorCategory;
 use super::message::Channel;
-
-coded_enum! {
-    /// What a message is for.
-    #[derive(Default)]
-    pub enum MessageCategory {
-        #[default]
-        Unspecified = 0,
-        /// Stay logistics: confirmation, online check-in, key, directions.
-        Utility = 1,
-        /// Upsell, offers.
-        Marketing = 2,
-        /// A reply within a conversation.
-        Service = 3,
-        Authentication = 4,
-    }
-}
+pub use super::message::MessageCategory;
 
 coded_enum! {
     /// Which messages a suppression blocks.

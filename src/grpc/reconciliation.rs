@@ -4,10 +4,9 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::caller::caller;
-use super::convert::messages::enum_list;
+use super::convert::messages::{enum_list, message_category};
 use super::convert::reconciliation::{
-    flag_order, flag_priority, flag_reason, flag_state, message_category, suppression_reason,
-    suppression_scope,
+    flag_order, flag_priority, flag_reason, flag_state, suppression_reason, suppression_scope,
 };
 use super::convert::time::from_proto;
 use super::errors::invalid_argument;

@@ -11,9 +11,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::error_category::ErrorCategory;
-use crate::domain::message::Message;
+use crate::domain::message::{Message, MessageCategory};
 
-pub const HEADER: [&str; 27] = [
+pub const HEADER: [&str; 28] = [
     "id",
     "hotel_id",
     "external_id",
@@ -41,6 +41,7 @@ pub const HEADER: [&str; 27] = [
     "read_at",
     "failed_at",
     "pms_reservation_id",
+    "category",
 ];
 
 fn time(t: Option<DateTime<Utc>>) -> String {
@@ -95,6 +96,10 @@ pub fn record(m: &Message) -> Vec<String> {
         time(m.read_at),
         time(m.failed_at),
         text(&m.pms_reservation_id),
+        match m.category {
+            MessageCategory::Unspecified => String::new(),
+            c => c.name().to_string(),
+        },
     ];
     cells.into_iter().map(neutralise).collect()
 }

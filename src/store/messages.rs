@@ -19,7 +19,7 @@ use crate::domain::day_split;
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
 use crate::domain::message::ChangedMessage;
-use crate::domain::message::{Channel, Message, MessageStatus, NewMessage};
+use crate::domain::message::{Channel, Message, MessageCategory, MessageStatus, NewMessage};
 use crate::domain::page::{Cursor, truncate_micros};
 use crate::domain::status::{StatusReport, StatusState};
 use crate::domain::stuck::StuckSince;
@@ -70,6 +70,7 @@ pub struct MessageRow {
     pub delivered_at: Option<NaiveDateTime>,
     pub read_at: Option<NaiveDateTime>,
     pub failed_at: Option<NaiveDateTime>,
+    pub category: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -105,6 +106,8 @@ impl TryFrom<MessageRow> for Message {
             read_at: r.read_at.map(from_db),
             // Derived at read time by the service, which knows the thresholds and now.
             stuck: false,
+            category: MessageCategory::from_code(r.category)
+                .ok_or_else(|| corrupt("message category", r.category))?,
             failed_at: r.failed_at.map(from_db),
             id: r.id,
             hotel_id: r.hotel_id,
@@ -174,6 +177,7 @@ fn insert_form(m: &NewMessage, id: String, now: DateTime<Utc>) -> (MessageRow, H
         delivered_at: s.delivered_at.map(to_db),
         read_at: s.read_at.map(to_db),
         failed_at: s.failed_at.map(to_db),
+        category: m.category.code(),
     };
     (row, history)
 }
@@ -427,6 +431,10 @@ macro_rules! matching {
         if let Some(p) = &q.provider_message_id {
             query = query.filter(messages::provider_message_id.eq(p.clone()));
         }
+        if !q.categories.is_empty() {
+            let codes: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
+            query = query.filter(messages::category.eq_any(codes));
+        }
         if !q.error_categories.is_empty() {
             let codes: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
             query = query.filter(messages::error_category.eq_any(codes));
@@ -668,8 +676,8 @@ fn count_rows(
 ) -> Result<tallies::Groups, StoreError> {
     Ok(with_conn!(conn, c => {
         let grouped = messages::table
-            .group_by((messages::status, messages::channel, messages::error_category))
-            .select((messages::status, messages::channel, messages::error_category, count_star()));
+            .group_by((messages::status, messages::channel, messages::error_category, messages::category))
+            .select((messages::status, messages::channel, messages::error_category, messages::category, count_star()));
         matching!(grouped, q, names).load(c)?
     }))
 }
@@ -679,9 +687,13 @@ impl Counts {
         let mut status: HashMap<MessageStatus, i64> = HashMap::new();
         let mut channel: HashMap<Channel, i64> = HashMap::new();
         let mut category: HashMap<ErrorCategory, i64> = HashMap::new();
+        let mut kind: HashMap<MessageCategory, i64> = HashMap::new();
         let mut total = 0;
-        for (s, ch, cat, n) in groups {
+        for (s, ch, cat, k, n) in groups {
             total += n;
+            if let Some(k) = MessageCategory::from_code(k) {
+                *kind.entry(k).or_default() += n;
+            }
             if let Some(s) = MessageStatus::from_code(s) {
                 *status.entry(s).or_default() += n;
             }
@@ -697,11 +709,13 @@ impl Counts {
             by_status: status.into_iter().collect(),
             by_channel: channel.into_iter().collect(),
             by_error_category: category.into_iter().collect(),
+            by_category: kind.into_iter().collect(),
             stuck: 0,
         };
         counts.by_status.sort();
         counts.by_channel.sort();
         counts.by_error_category.sort();
+        counts.by_category.sort();
         counts
     }
 }

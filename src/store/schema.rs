@@ -34,6 +34,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         read_at -> Nullable<Timestamp>,
         failed_at -> Nullable<Timestamp>,
+        category -> Integer,
     }
 }
 
@@ -178,7 +179,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    message_tallies (hotel_id, day, campaign_id, campaign_name, channel, status, error_category) {
+    message_tallies (hotel_id, day, campaign_id, campaign_name, channel, status, error_category, category) {
         hotel_id -> Text,
         day -> Date,
         campaign_id -> Text,
@@ -187,6 +188,7 @@ diesel::table! {
         status -> Integer,
         error_category -> Integer,
         messages -> Integer,
+        category -> Integer,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Message tallies: messages counted per (hotel, UTC day recorded, campaign, channel,
-//! status, error category), kept by the database's triggers on `messages` (see the
+//! status, error category, message category), kept by the database's triggers on `messages` (see the
 //! `message_tallies` migration). Counts whose filter uses only these fields sum
 //! tallies instead of reading every matching message.
 use diesel::dsl::sum;
@@ -12,8 +12,9 @@ use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
 use crate::with_conn;
 
-/// (status, channel, error category, messages) groups, as the row counts give them.
-pub type Groups = Vec<(i32, i32, i32, i64)>;
+/// (status, channel, error category, message category, messages) groups, as the row
+/// counts give them.
+pub type Groups = Vec<(i32, i32, i32, i32, i64)>;
 
 /// Whether the tallies can answer `q`: it filters on nothing they do not keep
 /// (recording time aside, which they keep by whole day).
@@ -40,10 +41,11 @@ pub fn count(
     let channels: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
     let statuses: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
     let categories: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
-    let rows: Vec<(i32, i32, i32, Option<i64>)> = with_conn!(conn, c => {
+    let kinds: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
+    let rows: Vec<(i32, i32, i32, i32, Option<i64>)> = with_conn!(conn, c => {
         let mut query = t::table
-            .group_by((t::status, t::channel, t::error_category))
-            .select((t::status, t::channel, t::error_category, sum(t::messages)))
+            .group_by((t::status, t::channel, t::error_category, t::category))
+            .select((t::status, t::channel, t::error_category, t::category, sum(t::messages)))
             .into_boxed();
         match q.hotel_ids.as_slice() {
             [] => {}
@@ -71,11 +73,14 @@ pub fn count(
         if !categories.is_empty() {
             query = query.filter(t::error_category.eq_any(categories.clone()));
         }
+        if !kinds.is_empty() {
+            query = query.filter(t::category.eq_any(kinds.clone()));
+        }
         query.load(c)?
     });
     Ok(rows
         .into_iter()
-        .filter_map(|(s, ch, cat, n)| n.filter(|n| *n != 0).map(|n| (s, ch, cat, n)))
+        .filter_map(|(s, ch, cat, k, n)| n.filter(|n| *n != 0).map(|n| (s, ch, cat, k, n)))
         .collect())
 }
 
@@ -133,16 +138,18 @@ pub fn settle_pg(c: &mut diesel::PgConnection) -> Result<(), StoreError> {
             "WITH moved AS (
                  DELETE FROM message_tallies WHERE pending
                  RETURNING hotel_id, day, campaign_id, campaign_name, channel, status,
-                           error_category, messages
+                           error_category, category, messages
              ), settled AS (
                  INSERT INTO message_tallies AS t
+                     (hotel_id, day, campaign_id, campaign_name, channel, status,
+                      error_category, category, messages, pending)
                  SELECT hotel_id, day, campaign_id, campaign_name, channel, status,
-                        error_category, SUM(messages)::integer, false
+                        error_category, category, SUM(messages)::integer, false
                  FROM moved
-                 GROUP BY 1, 2, 3, 4, 5, 6, 7
-                 ORDER BY 1, 2, 3, 4, 5, 6, 7
+                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+                 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
                  ON CONFLICT (hotel_id, day, campaign_id, campaign_name, channel, status,
-                              error_category) WHERE NOT pending
+                              error_category, category) WHERE NOT pending
                  DO UPDATE SET messages = t.messages + EXCLUDED.messages
                  RETURNING t.hotel_id, t.day, t.messages
              )

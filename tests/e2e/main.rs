@@ -3,6 +3,7 @@ mod access;
 mod arrivals;
 mod bad_requests;
 mod broken_connections;
+mod categories;
 mod common;
 mod console;
 mod erasure;

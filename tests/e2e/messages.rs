@@ -1278,6 +1278,14 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
                 ..Default::default()
             },
         ),
+        (
+            "category",
+            FilterDraft {
+                hotel_ids: hotel(),
+                categories: vec![sentlog::domain::message::MessageCategory::Marketing],
+                ..Default::default()
+            },
+        ),
         ("all hotels, newest first", FilterDraft::default()),
     ];
     let store = server.store().clone();

@@ -4,7 +4,9 @@ use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::Counts;
 use crate::domain::filter::FilterDraft;
 use crate::domain::message::Recorded;
-use crate::domain::message::{Channel, Message, MessageDraft, MessageStatus, optional_date};
+use crate::domain::message::{
+    Channel, Message, MessageCategory, MessageDraft, MessageStatus, optional_date,
+};
 use crate::proto;
 use crate::service::ItemResult;
 
@@ -32,6 +34,11 @@ pub fn channel(field: &str, v: i32) -> Result<Option<Channel>, FieldError> {
 
 pub fn status(field: &str, v: i32) -> Result<Option<MessageStatus>, FieldError> {
     enum_value(field, v, MessageStatus::from_code, "MessageStatus")
+}
+
+pub fn message_category(field: &str, v: i32) -> Result<MessageCategory, FieldError> {
+    MessageCategory::from_code(v)
+        .ok_or_else(|| FieldError::new(field, format!("{v} is not a MessageCategory")))
 }
 
 pub fn error_category(field: &str, v: i32) -> Result<ErrorCategory, FieldError> {
@@ -81,6 +88,7 @@ impl TryFrom<proto::NewMessage> for MessageDraft {
             template_name,
             error_code,
             error_message,
+            category,
         } = m;
         Ok(MessageDraft {
             hotel_id,
@@ -103,6 +111,7 @@ impl TryFrom<proto::NewMessage> for MessageDraft {
             template_name,
             error_code,
             error_message,
+            category: message_category("category", category)?,
         })
     }
 }
@@ -129,6 +138,7 @@ impl TryFrom<proto::MessageFilter> for FilterDraft {
             provider_message_id,
             error_categories,
             stuck,
+            categories,
         } = f;
         let within = |e: FieldError| e.within("filter");
         Ok(FilterDraft {
@@ -152,6 +162,10 @@ impl TryFrom<proto::MessageFilter> for FilterDraft {
             })
             .map_err(within)?,
             stuck,
+            categories: enum_list("categories", &categories, |f, v| {
+                message_category(f, v).map(|c| (c != MessageCategory::Unspecified).then_some(c))
+            })
+            .map_err(within)?,
         })
     }
 }
@@ -191,6 +205,7 @@ impl From<Message> for proto::Message {
             read_at: opt_to_proto(m.read_at),
             failed_at: opt_to_proto(m.failed_at),
             stuck: m.stuck,
+            category: m.category.code(),
         }
     }
 }
@@ -233,6 +248,7 @@ impl TryFrom<proto::Message> for Message {
             read_at,
             failed_at,
             stuck,
+            category,
         } = m;
         let text = |t: String| (!t.is_empty()).then_some(t);
         let instant = |field: &str, t| {
@@ -277,6 +293,7 @@ impl TryFrom<proto::Message> for Message {
             read_at: from_proto("read_at", read_at)?,
             failed_at: from_proto("failed_at", failed_at)?,
             stuck,
+            category: message_category("category", category)?,
         })
     }
 }
@@ -310,6 +327,14 @@ impl From<Counts> for proto::CountMessagesResponse {
                 })
                 .collect(),
             stuck: c.stuck,
+            by_category: c
+                .by_category
+                .into_iter()
+                .map(|(cat, count)| proto::MessageCategoryCount {
+                    category: cat.code(),
+                    count,
+                })
+                .collect(),
         }
     }
 }

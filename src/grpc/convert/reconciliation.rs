@@ -4,7 +4,7 @@ use crate::domain::arrival::{Arrival, Reach};
 use crate::domain::flag::{Flag, FlagOrder, FlagPriority, FlagReason, FlagState};
 use crate::domain::guest::{GuestDraft, PmsGuest};
 use crate::domain::run::ReconciliationRun;
-use crate::domain::suppression::{MessageCategory, Reason, Scope, Suppression};
+use crate::domain::suppression::{Reason, Scope, Suppression};
 use crate::proto;
 use crate::service::arrivals::{ArrivalsDraft, ArrivalsPage};
 use crate::service::recipients::RecipientCheck;
@@ -224,11 +224,6 @@ pub fn suppression_reason(field: &str, v: i32) -> Result<Option<Reason>, FieldEr
 
 pub fn suppression_scope(field: &str, v: i32) -> Result<Option<Scope>, FieldError> {
     enum_value(field, v, Scope::from_code, "SuppressionScope")
-}
-
-pub fn message_category(field: &str, v: i32) -> Result<MessageCategory, FieldError> {
-    MessageCategory::from_code(v)
-        .ok_or_else(|| FieldError::new(field, format!("{v} is not a MessageCategory")))
 }
 
 impl From<Suppression> for proto::Suppression {

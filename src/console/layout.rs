@@ -68,6 +68,7 @@ pub enum Section {
     Messages,
     Arrivals,
     Flags,
+    Suppressions,
 }
 
 /// A console page: navigation, who is signed in, the sign-in-off banner.
@@ -85,6 +86,9 @@ pub fn page(visitor: &Visitor, title: &str, section: Section, body: Markup) -> M
                     }
                     @if visitor.caller.may(Action::ReadFlags) {
                         a href="/flags" class=(is(Section::Flags)) { "Flag queue" }
+                    }
+                    @if visitor.caller.may(Action::ReadSuppressions) {
+                        a href="/suppressions" class=(is(Section::Suppressions)) { "Suppressions" }
                     }
                     span.who {
                         (visitor.caller.name) " (" (visitor.caller.role.name()) ")"

@@ -10,6 +10,7 @@ mod form;
 mod layout;
 mod messages;
 mod signin;
+mod suppressions;
 mod visitor;
 
 use std::sync::Arc;
@@ -44,6 +45,11 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/flags", get(flags::queue_page))
         .route("/flags/{id}", post(flags::update))
         .route("/reconcile", post(flags::run_now))
+        .route(
+            "/suppressions",
+            get(suppressions::page).post(suppressions::add),
+        )
+        .route("/suppressions/{id}/lift", post(suppressions::lift))
         .fallback(|| async { PageError::NotFound("no such page".into()) })
         .layer(axum::middleware::map_response(security_headers))
         .with_state(console)

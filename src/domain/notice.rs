@@ -27,6 +27,11 @@ pub enum Notice {
         skipped: i64,
         errors: i64,
     },
+    /// A suppression was added (`lifted` false) or lifted.
+    Suppression {
+        id: String,
+        lifted: bool,
+    },
 }
 
 impl Notice {
@@ -44,6 +49,10 @@ impl Notice {
             } => format!(
                 "Reconciliation pass finished: {checked} messages checked, {raised} flags raised, {skipped} skipped, {errors} errors."
             ),
+            Notice::Suppression { id, lifted: false } => format!("Suppression {id} added."),
+            Notice::Suppression { id, lifted: true } => {
+                format!("Suppression {id} lifted; it stays in the history.")
+            }
         }
     }
 
@@ -56,6 +65,9 @@ impl Notice {
                 skipped,
                 errors,
             } => format!("run:{checked}:{raised}:{skipped}:{errors}"),
+            Notice::Suppression { id, lifted } => {
+                format!("sup:{id}:{}", if *lifted { "lifted" } else { "added" })
+            }
         }
     }
 
@@ -71,6 +83,10 @@ impl Notice {
                 raised: r.parse().ok()?,
                 skipped: s.parse().ok()?,
                 errors: e.parse().ok()?,
+            }),
+            ["sup", id, how @ ("added" | "lifted")] => Some(Notice::Suppression {
+                id: id.to_string(),
+                lifted: *how == "lifted",
             }),
             _ => None,
         }
@@ -133,7 +149,11 @@ mod tests {
             skipped: 1,
             errors: 0,
         };
-        for n in [moved(), run] {
+        let lifted = Notice::Suppression {
+            id: "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee".into(),
+            lifted: true,
+        };
+        for n in [moved(), run, lifted] {
             let done = n.encode(&keys(), &a);
             assert_eq!(Notice::decode(&done, &keys(), &a), Some(n.clone()));
             assert_eq!(Notice::decode(&done, &keys(), &b), None, "another session");

@@ -15,6 +15,7 @@ backend_tests!(
     sign_in_stays_on_the_console_and_needs_its_own_form,
     csv_neutralises_formulas_and_masks_like_the_page,
     the_messages_page_warns_of_the_sender_s_own_failures,
+    suppressions_are_listed_added_and_lifted,
 );
 
 /// A cookie-keeping HTTP client that does not follow redirects (tests look at them).
@@ -658,5 +659,90 @@ async fn the_messages_page_warns_of_the_sender_s_own_failures(db: TestDb) {
         listed.body
     );
     seeder.stop().await;
+    server.stop().await;
+}
+
+async fn suppressions_are_listed_added_and_lifted(db: TestDb) {
+    let server = TestServer::start(db).await;
+    // A STOP the provider reported, on record.
+    let mut m = new_message("h", "stop-1", "06 98 76 54 31");
+    m.channel = Channel::Sms as i32;
+    m.status = MessageStatus::Failed as i32;
+    m.provider = "twilio".into();
+    m.error_code = "21610".into();
+    record(&mut server.messages(), vec![m]).await;
+    let mut browser = Browser::new(&server);
+    let page = browser.get("/suppressions").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("+33698765431"), "{}", page.body);
+    assert!(page.body.contains("opted out"));
+    assert!(
+        page.body.contains("href=\"/suppressions\""),
+        "in the navigation"
+    );
+    let csrf = page.csrf();
+    // A STOP said at the front desk.
+    let forged = browser
+        .post(
+            "/suppressions",
+            &[("csrf", "x"), ("hotel", "h"), ("address", "06 11 22 33 44")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let bad = browser
+        .post(
+            "/suppressions",
+            &[("csrf", &csrf), ("hotel", "h"), ("address", "call me")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("address"), "{}", bad.body);
+    let added = browser
+        .post(
+            "/suppressions",
+            &[
+                ("csrf", &csrf),
+                ("hotel", "h"),
+                ("address", "06 11 22 33 44"),
+                ("note", "said STOP at the front desk"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = browser.get(&added.location).await;
+    assert!(page.body.contains("added."), "the notice");
+    assert!(page.body.contains("+33611223344"));
+    assert!(page.body.contains("said STOP at the front desk"));
+    let c = server
+        .reconciliation()
+        .check_recipients(proto::CheckRecipientsRequest {
+            hotel_id: "h".into(),
+            phones: vec!["+33611223344".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .recipients;
+    assert_eq!(c[0].verdict, proto::RecipientVerdict::DoNotSend as i32);
+    // Lifted with a reason; kept in the history.
+    let id = c[0].suppression_id.clone();
+    let lifted = browser
+        .post(
+            &format!("/suppressions/{id}/lift"),
+            &[
+                ("csrf", &csrf),
+                ("note", "opted in again"),
+                ("return", "/suppressions?"),
+            ],
+        )
+        .await;
+    assert_eq!(lifted.status, StatusCode::SEE_OTHER, "{}", lifted.body);
+    let page = browser.get(&lifted.location).await;
+    assert!(page.body.contains("lifted"), "{}", page.body);
+    assert!(!page.body.contains("+33611223344"), "no longer active");
+    let history = browser.get("/suppressions?lifted=on").await;
+    assert!(history.body.contains("+33611223344"));
+    assert!(history.body.contains("opted in again"));
     server.stop().await;
 }

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
@@ -87,14 +86,7 @@ pub async fn page(
         .await
     }
     .await;
-    let (page, error) = match found {
-        Ok(page) => (Some(page), None),
-        Err(e) => match PageError::from(e) {
-            e @ (PageError::Invalid(_) | PageError::Forbidden(_)) => (None, Some(e)),
-            e => return Err(e),
-        },
-    };
-    let status = error.as_ref().map_or(StatusCode::OK, PageError::status);
+    let (page, error, status) = PageError::shown_in_page(found)?;
     let current: Vec<&str> = reach_names.iter().map(String::as_str).collect();
     let body = html! {
         h1 { "Arrivals " small.hint { "· which arriving guests have been reached" } }

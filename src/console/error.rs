@@ -43,6 +43,24 @@ impl From<ServiceError> for PageError {
 }
 
 impl PageError {
+    /// What a list page shows: its rows, or the error it explains in place (bad
+    /// filter input, a hotel the visitor does not serve) with the page's status; any
+    /// other error is the whole answer.
+    pub fn shown_in_page<T>(
+        found: Result<T, ServiceError>,
+    ) -> Result<(Option<T>, Option<PageError>, StatusCode), PageError> {
+        match found {
+            Ok(t) => Ok((Some(t), None, StatusCode::OK)),
+            Err(e) => match PageError::from(e) {
+                e @ (PageError::Invalid(_) | PageError::Forbidden(_)) => {
+                    let status = e.status();
+                    Ok((None, Some(e), status))
+                }
+                e => Err(e),
+            },
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,

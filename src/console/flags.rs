@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
@@ -43,16 +42,8 @@ pub async fn queue_page(
         service::list(&console.app, query, PAGE_SIZE, &form.page).await
     }
     .await;
-    let (rows, next, error) = match found {
-        Ok((rows, next)) => (rows, next, None),
-        Err(e) => match PageError::from(e) {
-            e @ (PageError::Invalid(_) | PageError::Forbidden(_)) => {
-                (Vec::new(), String::new(), Some(e))
-            }
-            e => return Err(e),
-        },
-    };
-    let status = error.as_ref().map_or(StatusCode::OK, PageError::status);
+    let (found, error, status) = PageError::shown_in_page(found)?;
+    let (rows, next) = found.unwrap_or_default();
     let here = format!("/flags?{}", form.query_string());
     let body = html! {
         h1 { "Flag queue " small.hint { "· one row per guest stay, most urgent first" } }

@@ -15,6 +15,7 @@ use phonenumber::country::Id as Region;
 use super::rules::{self, Decision, FlagFinding, GuestFacts, MessageFacts};
 use crate::domain::arrival::first_reached;
 use crate::domain::email;
+use crate::domain::error_category::ErrorCategory;
 use crate::domain::flag::{Flag, FlagPriority, FlagReason, FlagState};
 use crate::domain::message::{Channel, Message, MessageStatus};
 
@@ -335,11 +336,24 @@ pub fn decide(stay: &StayFacts, t: &Thresholds, new: &NewFlag) -> StayDecision {
         );
     }
     if evidence_gone {
+        // Name what the failures are now, so the CSM sees why the flag went.
+        let mut now_called: Vec<&str> = messages
+            .iter()
+            .filter(|m| m.error_category != ErrorCategory::None)
+            .map(|m| m.error_category.name())
+            .collect();
+        now_called.sort_unstable();
+        now_called.dedup();
+        let why = match now_called.as_slice() {
+            [] => "no failure is left".to_string(),
+            names => names.join(", "),
+        };
         return close(
             FlagState::Dismissed,
-            "No failure of this stay says anything about the guest's address any more: \
-             nothing left to fix."
-                .into(),
+            format!(
+                "Not about the number: {why}. No failure of this stay says anything about \
+                 the guest's address any more: nothing left to fix."
+            ),
         );
     }
     let mut next = open.clone();

@@ -21,6 +21,7 @@ backend_tests!(
     suppressions_of_another_hotel_are_not_found,
     the_stored_history_is_backfilled_once,
     another_secret_is_refused_while_suppressions_exist,
+    a_flag_the_new_categories_would_not_raise_is_dismissed,
 );
 
 async fn check(
@@ -725,5 +726,53 @@ async fn another_secret_is_refused_while_suppressions_exist(db: TestDb) {
     assert!(same);
     let c = check(&server, "h1", "06 12 34 56 78", MessageCategory::Utility).await;
     assert_eq!(c.verdict, RecipientVerdict::DoNotSend as i32);
+    server.stop().await;
+}
+
+async fn a_flag_the_new_categories_would_not_raise_is_dismissed(db: TestDb) {
+    let server = TestServer::start(db).await;
+    // A flag raised under the old table: the failure was "maybe the number".
+    let mut msg = failed(
+        "h1",
+        "w-1",
+        "+33612345678",
+        Channel::Whatsapp,
+        "twilio",
+        "30003",
+    );
+    msg.status = MessageStatus::Undelivered as i32;
+    arriving_tomorrow(&server, msg, "+33612345678").await;
+    let mut r = server.reconciliation();
+    r.run_reconciliation(proto::RunReconciliationRequest::default())
+        .await
+        .unwrap();
+    let flags = list_all_flags(&server, Default::default()).await;
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    // The new table calls it OUTSIDE_WINDOW (as the recategorisation at start does).
+    let store = server.store().clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        exec(&mut conn, "UPDATE messages SET error_category = 11");
+    })
+    .await
+    .unwrap();
+    r.run_reconciliation(proto::RunReconciliationRequest::default())
+        .await
+        .unwrap();
+    let flag = r
+        .get_flag(proto::GetFlagRequest {
+            id: flags[0].id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(flag.state, FlagState::Dismissed as i32);
+    assert_eq!(flag.resolved_by, "sentlog");
+    assert!(
+        flag.resolution
+            .starts_with("Not about the number: OUTSIDE_WINDOW."),
+        "{}",
+        flag.resolution
+    );
     server.stop().await;
 }

@@ -39,10 +39,16 @@ pub async fn run(store: &Store) -> Result<usize, StoreError> {
         .run(move |c| recategorize::set_meta(c, ERROR_TABLE_KEY, &fingerprint))
         .await?;
     if messages + events > 0 {
+        let flags = store
+            .run(recategorize::open_flags_not_about_the_address)
+            .await?;
         tracing::info!(
             messages,
             events,
-            "stored error categories now follow the current error table"
+            open_flags_to_dismiss = flags,
+            "stored error categories now follow the current error table; the next \
+             reconciliation pass dismisses the open flags whose failures are no longer \
+             about the address"
         );
     }
     Ok(messages)

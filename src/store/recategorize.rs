@@ -91,3 +91,24 @@ pub fn batch(conn: &mut DbConn, after_id: &str, limit: usize) -> Result<Batch, S
         Ok(out)
     }))
 }
+
+/// Open (or acknowledged) flags whose latest message now fails for a reason that is
+/// not about the address: the ones the next pass dismisses.
+pub fn open_flags_not_about_the_address(conn: &mut DbConn) -> Result<i64, StoreError> {
+    use super::schema::flags;
+    let categories: Vec<i32> = crate::domain::error_category::ErrorCategory::ALL
+        .into_iter()
+        .filter(|c| c.is_not_about_the_recipient())
+        .map(|c| c.code())
+        .collect();
+    let open = [
+        crate::domain::flag::FlagState::Open.code(),
+        crate::domain::flag::FlagState::Acknowledged.code(),
+    ];
+    Ok(with_conn!(conn, c => flags::table
+        .inner_join(messages::table.on(messages::id.eq(flags::message_id)))
+        .filter(flags::state.eq_any(open))
+        .filter(messages::error_category.eq_any(categories.clone()))
+        .count()
+        .get_result::<i64>(c)?))
+}

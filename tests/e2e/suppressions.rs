@@ -750,12 +750,14 @@ async fn a_flag_the_new_categories_would_not_raise_is_dismissed(db: TestDb) {
     assert_eq!(flags.len(), 1, "{flags:?}");
     // The new table calls it OUTSIDE_WINDOW (as the recategorisation at start does).
     let store = server.store().clone();
-    tokio::task::spawn_blocking(move || {
+    let counted = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn().unwrap();
         exec(&mut conn, "UPDATE messages SET error_category = 11");
+        sentlog::store::recategorize::open_flags_not_about_the_address(&mut conn).unwrap()
     })
     .await
     .unwrap();
+    assert_eq!(counted, 1, "counted for the log before the pass");
     r.run_reconciliation(proto::RunReconciliationRequest::default())
         .await
         .unwrap();

@@ -14,7 +14,9 @@ use crate::domain::page::{Cursor, fingerprint};
 use crate::domain::phone;
 use crate::domain::suppression::{Reason, Scope, Suppression};
 use crate::store::recategorize::{meta, set_meta};
-use crate::store::suppressions::{self as store, BACKFILLED_KEY, SuppressionQuery};
+use crate::store::suppressions::{
+    self as store, BACKFILL_PROGRESS_KEY, BACKFILLED_KEY, SuppressionQuery,
+};
 use crate::store::{Store, StoreError};
 
 /// A phone (any format, read in `hotel_id`'s region) or an email, normalised as stored
@@ -160,8 +162,8 @@ pub async fn remove(
     Ok(lifted)
 }
 
-/// Failed messages read per backfill transaction.
-const BACKFILL_BATCH: usize = 1000;
+/// Messages read per backfill transaction (a range of the primary key).
+const BACKFILL_BATCH: usize = 2000;
 
 /// Once per database: the opt-outs, invalid addresses and corrected flags the stored
 /// history already holds become suppressions, in short batches. Returns whether it
@@ -170,18 +172,27 @@ pub async fn backfill(store: &Store) -> Result<bool, StoreError> {
     if store.run(|c| meta(c, BACKFILLED_KEY)).await?.is_some() {
         return Ok(false);
     }
-    let mut after = String::new();
+    let mut after = store
+        .run(|c| meta(c, BACKFILL_PROGRESS_KEY))
+        .await?
+        .unwrap_or_default();
     loop {
         let (from, s) = (after.clone(), store.clone());
         let last = store
-            .run(move |c| store::backfill_batch(c, s.suppression_key(), &from, BACKFILL_BATCH))
+            .run(move |c| {
+                let last = store::backfill_batch(c, s.suppression_key(), &from, BACKFILL_BATCH)?;
+                if let Some(last) = &last {
+                    set_meta(c, BACKFILL_PROGRESS_KEY, last)?;
+                }
+                Ok(last)
+            })
             .await?;
         match last {
             Some(last) => after = last,
             None => break,
         }
         // Leave room to the calls being served.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let s = store.clone();
     let corrected = store

@@ -368,6 +368,9 @@ pub fn address_key(
 
 /// The `sentlog_meta` key set once the stored history was backfilled.
 pub const BACKFILLED_KEY: &str = "suppressions_backfilled";
+/// The `sentlog_meta` key of the last message id the backfill went through, so a
+/// restart resumes there.
+pub const BACKFILL_PROGRESS_KEY: &str = "suppressions_backfill_after";
 
 /// Categories whose failures teach a suppression (see `suppression::taught_by`).
 const TEACHING: [ErrorCategory; 5] = [
@@ -390,10 +393,11 @@ type FactRow = (
     chrono::NaiveDateTime,
 );
 
-/// One backfill batch, in one transaction: up to `limit` failed messages after
-/// `after_id` whose error teaches a suppression, learnt together with the later
-/// deliveries to the same addresses (which lift invalid-address ones again). The last
-/// id read, None when nothing is left.
+/// One backfill batch, in one transaction: the `limit` messages after `after_id` in id
+/// order (a range of the primary key: every batch costs the same, and the whole
+/// backfill is one walk over the table), of which the failed ones whose error teaches
+/// a suppression are learnt together with the deliveries to the same addresses (which
+/// lift invalid-address ones again). The last id read, None when nothing is left.
 pub fn backfill_batch(
     conn: &mut DbConn,
     key: &AddressKey,
@@ -417,10 +421,8 @@ pub fn backfill_batch(
             messages::error_category,
             messages::status_changed_at,
         );
-        let rows: Vec<FactRow> = messages::table
+        let mut rows: Vec<FactRow> = messages::table
             .filter(messages::id.gt(after_id.to_string()))
-            .filter(messages::status.eq_any(failed))
-            .filter(messages::error_category.eq_any(teaching.clone()))
             .order(messages::id)
             .limit(limit as i64)
             .select(select)
@@ -428,6 +430,7 @@ pub fn backfill_batch(
         let Some(last) = rows.last().map(|r| r.0.clone()) else {
             return Ok(None);
         };
+        rows.retain(|r| failed.contains(&r.5) && teaching.contains(&r.6));
         let phones: Vec<String> = rows.iter().filter_map(|r| r.3.clone()).collect();
         let emails: Vec<String> = rows.iter().filter_map(|r| r.4.clone()).collect();
         let mut later: Vec<FactRow> = Vec::new();

@@ -646,7 +646,7 @@ async fn the_stored_history_is_backfilled_once(db: TestDb) {
         exec(&mut conn, "DELETE FROM suppressions");
         exec(
             &mut conn,
-            "DELETE FROM sentlog_meta WHERE key = 'suppressions_backfilled'",
+            "DELETE FROM sentlog_meta WHERE key LIKE 'suppressions_backfill%'",
         );
     })
     .await

@@ -117,7 +117,8 @@ impl Suppression {
 /// the secret.
 #[derive(Clone)]
 pub struct AddressKey {
-    secret: Vec<u8>,
+    /// Keyed once: CheckRecipients hashes up to 1000 addresses a call.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for AddressKey {
@@ -130,29 +131,33 @@ impl std::fmt::Debug for AddressKey {
 impl AddressKey {
     pub fn new(secret: &[u8]) -> Self {
         AddressKey {
-            secret: secret.to_vec(),
+            keyed: Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key"),
         }
     }
 
-    fn mac(&self, text: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
-        mac.update(text.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+    fn mac(&self, parts: &[&[u8]]) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut mac = self.keyed.clone();
+        for p in parts {
+            mac.update(p);
+        }
+        let mut out = String::with_capacity(64);
+        for b in mac.finalize().into_bytes() {
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        }
+        out
     }
 
     /// The hash of a normalised address.
     pub fn hash(&self, address: &str) -> String {
-        self.mac(&format!("address:{address}"))
+        self.mac(&[b"address:", address.as_bytes()])
     }
 
     /// Names the secret without revealing it: stored beside the suppressions so a
     /// changed secret is caught at start instead of silently matching nothing.
     pub fn fingerprint(&self) -> String {
-        self.mac("sentlog suppression key fingerprint")[..16].to_string()
+        self.mac(&[b"sentlog suppression key fingerprint"])[..16].to_string()
     }
 }
 

@@ -137,12 +137,14 @@ async fn check_in(
         k
     };
     let (phone_keys, email_keys) = (keys(Address::Phone), keys(Address::Email));
-    let key = store.suppression_key().clone();
-    let hashes: Vec<String> = phone_keys
+    // Each address hashed once (HMAC), for the query and for matching its answer.
+    let key = store.suppression_key();
+    let hash_of: HashMap<String, String> = phone_keys
         .iter()
         .chain(&email_keys)
-        .map(|a| key.hash(a))
+        .map(|a| (a.clone(), key.hash(a)))
         .collect();
+    let hashes: Vec<String> = hash_of.values().cloned().collect();
     let hotel = hotel_id.to_string();
     let (history, flags, suppressions) = store
         .run(move |c| {
@@ -178,14 +180,12 @@ async fn check_in(
                 .filter(|f| f.state.is_open())
                 .map(|f| f.id.clone())
                 .next();
-            let suppressions: &[Suppression] = if parses {
-                suppressed
-                    .get(key.hash(&normalized).as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[])
-            } else {
-                &[]
-            };
+            let suppressions: &[Suppression] = hash_of
+                .get(&normalized)
+                .filter(|_| parses)
+                .and_then(|h| suppressed.get(h.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             // The latest correction: a resolved flag's, else (flags purged) the
             // suppression's.
             let corrected = flags

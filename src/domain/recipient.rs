@@ -8,6 +8,7 @@ use super::suppression::{MessageCategory, Reason, Suppression};
 /// One past message to the recipient, as far as the verdict cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PastMessage {
+    pub id: String,
     pub channel: Channel,
     pub status: MessageStatus,
     pub error_category: ErrorCategory,
@@ -76,7 +77,9 @@ pub struct Asked<'a> {
     pub corrected: bool,
     /// The category of the campaign about to go out.
     pub category: MessageCategory,
-    /// The recipient's suppressions in the hotel (lifted ones are ignored).
+    /// The recipient's suppressions in the hotel, lifted ones included: a failure a
+    /// suppression was learnt from is settled by that suppression (lifted by a person
+    /// or a delivery, it blocks no more).
     pub suppressions: &'a [Suppression],
 }
 
@@ -115,6 +118,11 @@ pub fn assess(asked: Asked, history: &[PastMessage]) -> Knowledge {
         .filter(|m| matches!(m.status, MessageStatus::Failed | MessageStatus::Undelivered))
         .filter(|m| last_delivered_at.is_none_or(|d| m.at > d))
         .collect();
+    let settled = |m: &PastMessage| {
+        suppressions
+            .iter()
+            .any(|s| s.source_message_id.as_deref() == Some(m.id.as_str()))
+    };
     failures.sort_by_key(|m| m.at);
     let last_error_category = failures
         .last()
@@ -126,13 +134,13 @@ pub fn assess(asked: Asked, history: &[PastMessage]) -> Knowledge {
         || corrected
         || failures
             .iter()
-            .any(|m| is_blocking(m.error_category, m.channel, category))
+            .any(|m| !settled(m) && is_blocking(m.error_category, m.channel, category))
     {
         Verdict::DoNotSend
     } else if has_open_flag
         || failures
             .iter()
-            .any(|m| !says_nothing_about_the_address(m.error_category, category))
+            .any(|m| !settled(m) && !says_nothing_about_the_address(m.error_category, category))
     {
         Verdict::Suspect
     } else {

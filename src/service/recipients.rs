@@ -152,7 +152,7 @@ async fn check_in(
             history.extend(store::history(c, &hotel, Address::Email, &email_keys)?);
             let mut flags = store::flags_on(c, &hotel, Address::Phone, &phone_keys)?;
             flags.extend(store::flags_on(c, &hotel, Address::Email, &email_keys)?);
-            let suppressions = suppressions::active(c, &hotel, &hashes)?;
+            let suppressions = suppressions::of_addresses(c, &hotel, &hashes)?;
             Ok((history, flags, suppressions))
         })
         .await?;
@@ -196,7 +196,7 @@ async fn check_in(
                 .or_else(|| {
                     suppressions
                         .iter()
-                        .filter(|s| s.reason == Reason::Corrected)
+                        .filter(|s| s.reason == Reason::Corrected && s.lifted_at.is_none())
                         .max_by_key(|s| s.created_at)
                         .and_then(|s| s.corrected.clone())
                 });

@@ -177,15 +177,19 @@ pub(crate) fn learn<C: Dialect>(
     Ok(())
 }
 
-/// The suppressions of one hotel not lifted, for these address hashes.
-pub fn active(
+/// Every suppression of one hotel for these address hashes, lifted ones included
+/// (they say which failures a person or a delivery settled).
+pub fn of_addresses(
     conn: &mut DbConn,
     hotel_id: &str,
     hashes: &[String],
 ) -> Result<Vec<Suppression>, StoreError> {
     let mut out = Vec::new();
     for chunk in hashes.chunks(CHUNK) {
-        let rows = with_conn!(conn, c => c.active_suppressions_chunk(chunk)?);
+        let rows: Vec<SuppressionRow> = with_conn!(conn, c => suppressions::table
+            .filter(suppressions::address_hash.eq_any(chunk.to_vec()))
+            .select(SuppressionRow::as_select())
+            .load(c)?);
         for r in rows.into_iter().filter(|r| r.hotel_id == hotel_id) {
             out.push(Suppression::try_from(r)?);
         }
@@ -431,6 +435,17 @@ pub fn backfill_batch(
             return Ok(None);
         };
         rows.retain(|r| failed.contains(&r.5) && teaching.contains(&r.6));
+        // A message already learnt from (live, while the backfill walks, or at an
+        // earlier run) is not learnt again: that would bring back a suppression a
+        // person lifted since.
+        let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+        let learnt: std::collections::HashSet<String> = suppressions::table
+            .filter(suppressions::source_message_id.eq_any(ids))
+            .select(suppressions::source_message_id.assume_not_null())
+            .load::<String>(c)?
+            .into_iter()
+            .collect();
+        rows.retain(|r| !learnt.contains(&r.0));
         let phones: Vec<String> = rows.iter().filter_map(|r| r.3.clone()).collect();
         let emails: Vec<String> = rows.iter().filter_map(|r| r.4.clone()).collect();
         let mut later: Vec<FactRow> = Vec::new();

@@ -674,6 +674,38 @@ async fn the_stored_history_is_backfilled_once(db: TestDb) {
             .await
             .unwrap()
     );
+    // A message learnt from is never learnt again: the guest who opted in again
+    // stays opted in, even if a backfill walks over the old STOP.
+    server
+        .reconciliation()
+        .remove_suppression(proto::RemoveSuppressionRequest {
+            id: stop.suppression_id.clone(),
+            note: "opted in again".into(),
+        })
+        .await
+        .unwrap();
+    let store = server.store().clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        exec(
+            &mut conn,
+            "DELETE FROM sentlog_meta WHERE key LIKE 'suppressions_backfill%'",
+        );
+    })
+    .await
+    .unwrap();
+    assert!(
+        sentlog::service::suppressions::backfill(server.store())
+            .await
+            .unwrap()
+    );
+    let opted_in = check(&server, "h1", "+33612345678", MessageCategory::Utility).await;
+    assert_eq!(opted_in.suppression_id, "", "{opted_in:?}");
+    assert_eq!(
+        opted_in.verdict,
+        RecipientVerdict::Ok as i32,
+        "the old STOP is settled by the lifted suppression: {opted_in:?}"
+    );
     server.stop().await;
 }
 

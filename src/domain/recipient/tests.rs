@@ -8,6 +8,7 @@ use MessageStatus as S;
 
 fn past(status: MessageStatus, cat: ErrorCategory, secs: i64) -> PastMessage {
     PastMessage {
+        id: format!("m{secs}"),
         channel: Channel::Sms,
         status,
         error_category: cat,
@@ -132,6 +133,24 @@ fn suppressions_outlive_the_history() {
         assess(asked(MessageCategory::Utility, &[lifted]), &[]).verdict,
         Verdict::Ok
     );
+}
+
+#[test]
+fn a_failure_learnt_from_is_settled_by_its_suppression() {
+    // The STOP was learnt; the guest opted in again (lifted by a person).
+    let mut s = suppression(Reason::OptedOut, Scope::All);
+    s.source_message_id = Some("m1".into());
+    s.lifted_at = Some(Utc::now());
+    let history = [past(S::Failed, C::OptedOut, 1)];
+    let k = assess(plain_with(std::slice::from_ref(&s)), &history);
+    assert_eq!((k.verdict, k.failures_since_delivered), (Verdict::Ok, 1));
+    // Not lifted: the suppression decides, and says so.
+    s.lifted_at = None;
+    let k = assess(plain_with(std::slice::from_ref(&s)), &history);
+    assert_eq!(k.verdict, Verdict::DoNotSend);
+    assert_eq!(k.suppression.map(|s| s.1), Some(Reason::OptedOut));
+    // A failure no suppression was learnt from still blocks on its own.
+    assert_eq!(assess(plain(), &history).verdict, Verdict::DoNotSend);
 }
 
 #[test]

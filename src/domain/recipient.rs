@@ -2,8 +2,9 @@
 use chrono::{DateTime, Utc};
 
 use super::error_category::ErrorCategory;
+use super::message::MessageCategory;
 use super::message::{Channel, MessageStatus};
-use super::suppression::{MessageCategory, Reason, Suppression};
+use super::suppression::{self, Reason, Suppression};
 
 /// One past message to the recipient, as far as the verdict cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,16 +43,9 @@ pub struct Knowledge {
 }
 
 /// Errors that say the recipient itself must not be messaged again as it is, for a
-/// message of `asked`.
+/// message of `asked`: those that teach a suppression whose scope covers it.
 fn is_blocking(category: ErrorCategory, channel: Channel, asked: MessageCategory) -> bool {
-    match category {
-        ErrorCategory::InvalidNumber | ErrorCategory::InvalidAddress | ErrorCategory::OptedOut => {
-            true
-        }
-        ErrorCategory::MarketingOptOut => asked == MessageCategory::Marketing,
-        ErrorCategory::NotMobile => channel.uses_phone(),
-        _ => false,
-    }
+    suppression::taught_by(category, channel).is_some_and(|(_, scope)| scope.blocks(asked))
 }
 
 /// Failures that say nothing about the address for a message of `asked`: they never

@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 use super::error_category::ErrorCategory;
 use super::message::Channel;
-pub use super::message::MessageCategory;
+use super::message::MessageCategory;
 
 coded_enum! {
     /// Which messages a suppression blocks.
@@ -19,6 +19,14 @@ coded_enum! {
 }
 
 impl Scope {
+    /// Whether a suppression of this scope stops a message of `category`.
+    pub fn blocks(self, category: MessageCategory) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Marketing => category == MessageCategory::Marketing,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Scope::All => "all messages",
@@ -103,11 +111,7 @@ pub struct Suppression {
 impl Suppression {
     /// Whether it stops a message of `category` now.
     pub fn blocks(&self, category: MessageCategory) -> bool {
-        self.lifted_at.is_none()
-            && match self.scope {
-                Scope::All => true,
-                Scope::Marketing => category == MessageCategory::Marketing,
-            }
+        self.lifted_at.is_none() && self.scope.blocks(category)
     }
 }
 

@@ -18,8 +18,8 @@ use crate::domain::suppression::{self, AddressKey, Reason, Scope, Suppression};
 use crate::with_conn;
 
 const CHUNK: usize = 500;
-/// Who the server writes as.
-pub const SERVER: &str = "sentlog";
+/// Who the server writes as: the name it closes flags with too.
+use crate::domain::flag::RESOLVED_BY_SENTLOG as SERVER;
 
 impl TryFrom<SuppressionRow> for Suppression {
     type Error = StoreError;
@@ -376,15 +376,6 @@ pub const BACKFILLED_KEY: &str = "suppressions_backfilled";
 /// restart resumes there.
 pub const BACKFILL_PROGRESS_KEY: &str = "suppressions_backfill_after";
 
-/// Categories whose failures teach a suppression (see `suppression::taught_by`).
-const TEACHING: [ErrorCategory; 5] = [
-    ErrorCategory::OptedOut,
-    ErrorCategory::MarketingOptOut,
-    ErrorCategory::InvalidNumber,
-    ErrorCategory::InvalidAddress,
-    ErrorCategory::NotMobile,
-];
-
 /// (id, hotel, channel, phone, email, status, error category, status changed at)
 type FactRow = (
     String,
@@ -413,7 +404,6 @@ pub fn backfill_batch(
         MessageStatus::Undelivered.code(),
     ];
     let delivered = [MessageStatus::Delivered.code(), MessageStatus::Read.code()];
-    let teaching: Vec<i32> = TEACHING.iter().map(|c| c.code()).collect();
     with_conn!(conn, c => c.write_transaction(|c| {
         let select = (
             messages::id,
@@ -434,7 +424,14 @@ pub fn backfill_batch(
         let Some(last) = rows.last().map(|r| r.0.clone()) else {
             return Ok(None);
         };
-        rows.retain(|r| failed.contains(&r.5) && teaching.contains(&r.6));
+        // The failures that teach (one rule: `suppression::taught_by`).
+        rows.retain(|r| {
+            failed.contains(&r.5)
+                && Channel::from_code(r.2).is_some_and(|ch| {
+                    suppression::taught_by(ErrorCategory::from_code(r.6).unwrap_or_default(), ch)
+                        .is_some()
+                })
+        });
         // A message already learnt from (live, while the backfill walks, or at an
         // earlier run) is not learnt again: that would bring back a suppression a
         // person lifted since.

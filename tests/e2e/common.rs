@@ -270,6 +270,21 @@ pub fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
     }
 }
 
+/// Runs SQL statements on the server's database as an operator would, behind the
+/// service's back, off the async threads.
+pub async fn sql(server: &TestServer, statements: &[&str]) {
+    let store = server.store().clone();
+    let statements: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        for s in &statements {
+            exec(&mut conn, s);
+        }
+    })
+    .await
+    .unwrap();
+}
+
 /// Every flag the request lists, page after page (the request's own page size).
 pub async fn list_all_flags(
     server: &TestServer,

@@ -148,17 +148,14 @@ async fn an_opt_out_outlives_retention_and_erasure(db: TestDb) {
     );
 
     // The retention purge deletes every message of the guest.
-    let store = server.store().clone();
-    let id = ids[0].clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = store.conn().unwrap();
-        exec(
-            &mut conn,
-            &format!("UPDATE messages SET created_at = '2020-01-01 00:00:00' WHERE id = '{id}'"),
-        );
-    })
-    .await
-    .unwrap();
+    sql(
+        &server,
+        &[&format!(
+            "UPDATE messages SET created_at = '2020-01-01 00:00:00' WHERE id = '{}'",
+            ids[0]
+        )],
+    )
+    .await;
     let purged = sentlog::service::retention::run_once(server.store(), 30)
         .await
         .unwrap();
@@ -640,17 +637,14 @@ async fn the_stored_history_is_backfilled_once(db: TestDb) {
     later.status = MessageStatus::Delivered as i32;
     record(&mut m, vec![later]).await;
     // ... before suppressions existed.
-    let store = server.store().clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = store.conn().unwrap();
-        exec(&mut conn, "DELETE FROM suppressions");
-        exec(
-            &mut conn,
+    sql(
+        &server,
+        &[
+            "DELETE FROM suppressions",
             "DELETE FROM sentlog_meta WHERE key LIKE 'suppressions_backfill%'",
-        );
-    })
-    .await
-    .unwrap();
+        ],
+    )
+    .await;
     let stop = check(&server, "h1", "+33612345678", MessageCategory::Utility).await;
     assert_eq!(stop.suppression_id, "", "nothing stored yet");
     assert!(
@@ -684,16 +678,11 @@ async fn the_stored_history_is_backfilled_once(db: TestDb) {
         })
         .await
         .unwrap();
-    let store = server.store().clone();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = store.conn().unwrap();
-        exec(
-            &mut conn,
-            "DELETE FROM sentlog_meta WHERE key LIKE 'suppressions_backfill%'",
-        );
-    })
-    .await
-    .unwrap();
+    sql(
+        &server,
+        &["DELETE FROM sentlog_meta WHERE key LIKE 'suppressions_backfill%'"],
+    )
+    .await;
     assert!(
         sentlog::service::suppressions::backfill(server.store())
             .await

@@ -43,6 +43,8 @@ pub struct RunningServer {
     pub metrics_addr: Option<SocketAddr>,
     /// Where the web console answers, when on.
     pub console_addr: Option<SocketAddr>,
+    /// Where the provider webhooks answer, when on.
+    pub webhook_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     jobs: Option<crate::service::jobs::Jobs>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -138,6 +140,32 @@ pub async fn start(
         }
         None => None,
     };
+    let webhook_addr = match config.webhooks.listen {
+        Some(at) => {
+            let w = &config.webhooks;
+            for account in w.unsigned_accounts() {
+                tracing::warn!(
+                    %account,
+                    "webhooks of this account are taken without a signature check (no secret \
+                     configured; loopback only)"
+                );
+            }
+            let front = Arc::new(crate::webhooks::WebhookFront {
+                app: state.clone(),
+                config: w.clone(),
+            });
+            let bound = serve_http(&state, "webhooks", at, crate::webhooks::router(front)).await?;
+            tracing::info!(
+                addr = %bound,
+                twilio = w.twilio.len(),
+                whatsapp = w.whatsapp.len(),
+                sendgrid = w.sendgrid.len(),
+                "provider webhooks at http://{bound}/webhooks/{{twilio,whatsapp,sendgrid}}"
+            );
+            Some(bound)
+        }
+        None => None,
+    };
     let task = tokio::spawn(crate::grpc::server::serve(
         listener,
         state.clone(),
@@ -150,6 +178,7 @@ pub async fn start(
         addr,
         metrics_addr,
         console_addr,
+        webhook_addr,
         state,
         jobs: Some(jobs),
         shutdown: Some(tx),

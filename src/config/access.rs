@@ -40,22 +40,7 @@ pub(super) fn tokens(settings: &[TokenSettings]) -> Result<Vec<TokenEntry>, Conf
                 format!("{:?} is not ingest, agent, csm or admin", t.role),
             )
         })?;
-        let hotels: Vec<String> = t
-            .hotels
-            .iter()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .collect();
-        let hotels = match hotels.as_slice() {
-            [] => {
-                return Err(invalid(
-                    &at("hotels"),
-                    "list the hotel ids this token serves, or [\"*\"] for every hotel",
-                ));
-            }
-            [all] if all == "*" => HotelScope::All,
-            list => HotelScope::Only(list.iter().cloned().collect()),
-        };
+        let hotels = hotel_scope(&t.hotels, &at("hotels"))?;
         let sha256 = access::parse_hash(&t.sha256).ok_or_else(|| {
             invalid(
                 &at("sha256"),
@@ -73,6 +58,23 @@ pub(super) fn tokens(settings: &[TokenSettings]) -> Result<Vec<TokenEntry>, Conf
         });
     }
     Ok(tokens)
+}
+
+/// A configured hotel list: ids, or ["*"] for every hotel; empty is refused.
+pub(super) fn hotel_scope(list: &[String], setting: &str) -> Result<HotelScope, ConfigError> {
+    let hotels: Vec<String> = list
+        .iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    match hotels.as_slice() {
+        [] => Err(invalid(
+            setting,
+            "list the hotel ids it serves, or [\"*\"] for every hotel",
+        )),
+        [all] if all == "*" => Ok(HotelScope::All),
+        list => Ok(HotelScope::Only(list.iter().cloned().collect())),
+    }
 }
 
 /// The TLS files exist.

@@ -92,6 +92,12 @@ impl Settings {
         if let Some(v) = var("SENTLOG_CONSOLE_LISTEN") {
             self.console_listen = v;
         }
+        if let Some(v) = var("SENTLOG_WEBHOOK_LISTEN") {
+            self.webhook_listen = Some(v);
+        }
+        if let Some(v) = var("SENTLOG_PUBLIC_BASE_URL") {
+            self.public_base_url = Some(v);
+        }
         if let Some(v) = var("SENTLOG_METRICS_LISTEN") {
             self.metrics_listen = Some(v);
         }

@@ -12,7 +12,7 @@
 //! `SENTLOG_REQUEST_TIMEOUT_MS`, `SENTLOG_MAX_CONCURRENT_CALLS`,
 //! `SENTLOG_MAX_OPEN_STREAMS`, `SENTLOG_MAX_OPEN_STREAMS_PER_TOKEN`, `SENTLOG_TLS_CERT`,
 //! `SENTLOG_TLS_KEY`, `SENTLOG_TLS_CLIENT_CA`, `SENTLOG_CONSOLE_LISTEN`,
-//! `SENTLOG_METRICS_LISTEN`, `SENTLOG_RETENTION_DAYS`, `SENTLOG_RECONCILE_SCHEDULE`,
+//! `SENTLOG_METRICS_LISTEN`, `SENTLOG_WEBHOOK_LISTEN`, `SENTLOG_PUBLIC_BASE_URL`, `SENTLOG_RETENTION_DAYS`, `SENTLOG_RECONCILE_SCHEDULE`,
 //! `SENTLOG_TOKENS` (`NAME:ROLE:HOTEL,HOTEL:SHA256;...`), `SENTLOG_STUCK_AFTER_HOURS`
 //! (`sms=6,whatsapp=24,email=24`); and `SENTLOG_CONFIG`, the file.
 mod access;
@@ -20,6 +20,7 @@ mod env;
 mod reconcile;
 mod retention;
 mod stuck;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -36,6 +37,10 @@ pub use access::{TlsSettings, TokenSettings};
 pub use reconcile::{DEFAULT_CHUNK, DEFAULT_RECONCILE_CRON, PmsSettings, ReconcileSettings};
 pub use retention::{DEFAULT_RETENTION_CRON, RetentionSettings};
 pub use stuck::StuckAfterSettings;
+pub use webhooks::{
+    SendGridAccount, SendGridAccountSettings, TwilioAccount, TwilioAccountSettings,
+    WebhookSettings, Webhooks, WhatsAppAccount, WhatsAppAccountSettings,
+};
 
 /// Every setting, with the defaults that let `sentlog serve` run with no file at all.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -92,6 +97,13 @@ pub struct Settings {
     /// Keys the hash suppressions are matched by (HMAC-SHA256 of the address). Unset:
     /// one is generated at the first start and kept in the database.
     pub suppression_secret: Option<String>,
+    /// Provider webhooks' own HTTP listener; None or "off": off.
+    pub webhook_listen: Option<String>,
+    /// The scheme and host providers call (the hub's public ingress): Twilio signs
+    /// that URL.
+    pub public_base_url: Option<String>,
+    /// Provider accounts whose webhooks are taken.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Settings {
@@ -119,6 +131,9 @@ impl Default for Settings {
             parked_ttl_hours: 24,
             max_parked_per_hotel: 10_000,
             suppression_secret: None,
+            webhook_listen: None,
+            public_base_url: None,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -173,6 +188,8 @@ pub struct Validated {
     pub console_listen: Option<SocketAddr>,
     /// When a silent message counts as stuck.
     pub stuck_after: StuckAfter,
+    /// Provider webhooks: listener and accounts.
+    pub webhooks: Webhooks,
 }
 
 impl Settings {
@@ -323,7 +340,13 @@ impl Settings {
             }
         };
         let stuck_after = self.stuck_after.validate()?;
+        let webhooks = webhooks::validate(
+            self.webhook_listen.as_deref(),
+            self.public_base_url.as_deref(),
+            &self.webhooks,
+        )?;
         Ok(Validated {
+            webhooks,
             stuck_after,
             listen,
             console_listen,

@@ -45,6 +45,7 @@ pub mod status;
 pub mod status_event;
 pub mod stuck;
 pub mod suppression;
+pub mod webhook;
 
 pub use error::FieldError;
 

@@ -1,7 +1,7 @@
 //! Prometheus metrics (the `prometheus` crate), rendered as text for `GET /metrics` on
 //! their own port when `metrics_listen` is set: calls and latency per RPC and status code, status events
 //! per outcome, reconciliation runs, their duration and flags raised per reason, open
-//! flags per reason, messages failed because of the sender's setup per hotel, and the
+//! flags per reason, provider webhook requests and events, messages failed because of the sender's setup per hotel, and the
 //! database pool, the last three read at scrape time.
 use std::sync::LazyLock;
 
@@ -25,6 +25,8 @@ pub struct Metrics {
     pub open_flags: IntGaugeVec,
     pub sender_setup: IntGaugeVec,
     pub parked: IntCounterVec,
+    pub webhook_requests: IntCounterVec,
+    pub webhook_events: IntCounterVec,
     pub pool_in_use: IntGauge,
     pub pool_size: IntGauge,
 }
@@ -88,6 +90,22 @@ fn build() -> Result<Metrics, prometheus::Error> {
         ),
         &["provider", "outcome"],
     )?;
+    let webhook_requests = IntCounterVec::new(
+        Opts::new(
+            "webhook_requests_total",
+            "provider webhook requests by provider and outcome (accepted, malformed, \
+             bad_signature, unknown_account, ...)",
+        ),
+        &["provider", "outcome"],
+    )?;
+    let webhook_events = IntCounterVec::new(
+        Opts::new(
+            "webhook_events_total",
+            "provider webhook events by provider and outcome (applied, stale, duplicate, \
+             rejected, parked, or acknowledged: no status of ours)",
+        ),
+        &["provider", "outcome"],
+    )?;
     let pool_in_use = IntGauge::new("db_pool_in_use", "database connections handed out")?;
     let pool_size = IntGauge::new("db_pool_size", "database connections the pool may open")?;
     registry.register(Box::new(calls.clone()))?;
@@ -99,6 +117,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(open_flags.clone()))?;
     registry.register(Box::new(sender_setup.clone()))?;
     registry.register(Box::new(parked.clone()))?;
+    registry.register(Box::new(webhook_requests.clone()))?;
+    registry.register(Box::new(webhook_events.clone()))?;
     registry.register(Box::new(pool_in_use.clone()))?;
     registry.register(Box::new(pool_size.clone()))?;
     Ok(Metrics {
@@ -112,6 +132,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         open_flags,
         sender_setup,
         parked,
+        webhook_requests,
+        webhook_events,
         pool_in_use,
         pool_size,
     })
@@ -187,10 +209,30 @@ pub fn record_call(rpc: &str, code: &str, elapsed: std::time::Duration) {
 /// Counts early callbacks: `parked`, `applied` (to their message once recorded) or
 /// `expired`, per provider.
 pub fn record_parked(provider: &str, outcome: &str, n: i64) {
+    add(
+        &METRICS.parked,
+        provider,
+        outcome,
+        u64::try_from(n).unwrap_or(0),
+    );
+}
+
+/// Adds `n` to a per-(provider, outcome) counter; a zero creates no series.
+fn add(counter: &IntCounterVec, provider: &str, outcome: &str, n: u64) {
     if n > 0 {
-        METRICS
-            .parked
-            .with_label_values(&[provider, outcome])
-            .inc_by(n as u64);
+        counter.with_label_values(&[provider, outcome]).inc_by(n);
     }
+}
+
+/// Counts one provider webhook request by its outcome.
+pub fn record_webhook_request(provider: &str, outcome: &str) {
+    METRICS
+        .webhook_requests
+        .with_label_values(&[provider, outcome])
+        .inc();
+}
+
+/// Counts the events of provider webhooks by outcome.
+pub fn record_webhook_events(provider: &str, outcome: &str, n: usize) {
+    add(&METRICS.webhook_events, provider, outcome, n as u64);
 }

@@ -19,6 +19,7 @@ pub mod state;
 pub mod statuses;
 pub mod streams;
 pub mod suppressions;
+pub mod webhooks;
 
 pub use state::AppState;
 

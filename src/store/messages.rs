@@ -804,6 +804,36 @@ pub fn campaign_counts(
     })
 }
 
+/// Fills the category of messages the hub recorded without one, from what the provider
+/// billed them as (WhatsApp's `pricing.category`); a category the hub gave is kept.
+/// Only messages of `hotel_ids` (empty: any hotel). Returns how many were filled.
+pub fn fill_categories(
+    conn: &mut DbConn,
+    provider: &str,
+    categories: &[(String, MessageCategory)],
+    hotel_ids: &[String],
+) -> Result<usize, StoreError> {
+    let mut filled = 0;
+    with_conn!(conn, c => {
+        for (provider_message_id, category) in categories {
+            let target = messages::table
+                .filter(messages::provider.eq(provider))
+                .filter(messages::provider_message_id.eq(provider_message_id))
+                .filter(messages::category.eq(MessageCategory::Unspecified.code()));
+            filled += if hotel_ids.is_empty() {
+                diesel::update(target)
+                    .set(messages::category.eq(category.code()))
+                    .execute(c)?
+            } else {
+                diesel::update(target.filter(messages::hotel_id.eq_any(hotel_ids)))
+                    .set(messages::category.eq(category.code()))
+                    .execute(c)?
+            };
+        }
+    });
+    Ok(filled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

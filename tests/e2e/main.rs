@@ -22,3 +22,4 @@ mod stays;
 mod stuck;
 mod suppressions;
 mod watch;
+mod webhooks;

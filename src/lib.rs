@@ -9,6 +9,7 @@ pub mod pms;
 pub mod reconcile;
 pub mod service;
 pub mod store;
+pub mod webhook_replay;
 pub mod webhooks;
 
 /// Code generated from `proto/` by build.rs.

@@ -33,6 +33,9 @@ enum Command {
         /// Web console address, or "off" (overrides SENTLOG_CONSOLE_LISTEN).
         #[arg(long)]
         console_listen: Option<String>,
+        /// Provider webhooks' address, or "off" (overrides SENTLOG_WEBHOOK_LISTEN).
+        #[arg(long)]
+        webhook_listen: Option<String>,
         /// Seed demo data first when the database holds no message.
         #[arg(long)]
         demo: bool,
@@ -67,6 +70,34 @@ enum Command {
         /// Write which stays truly need a CSM (CSV: hotel_id,stay_key,scenario,needs_csm).
         #[arg(long)]
         truth: Option<std::path::PathBuf>,
+        /// Write the demo messages' provider callbacks into this directory (twilio.txt,
+        /// whatsapp.jsonl, sendgrid.jsonl, and a SendGrid signing key) for
+        /// `webhook-replay`, without touching the database.
+        #[arg(long)]
+        webhooks: Option<std::path::PathBuf>,
+        /// The AccountSid the Twilio samples carry.
+        #[arg(long, default_value = "ACdemo")]
+        twilio_account_sid: String,
+    },
+    /// Post a file of recorded provider callbacks, signed as the provider signs them,
+    /// to a running server's webhook listener, and print what became of them.
+    WebhookReplay {
+        /// twilio, whatsapp or sendgrid.
+        #[arg(long)]
+        provider: String,
+        /// One request body per line (as `demo --webhooks` writes them).
+        file: PathBuf,
+        /// The webhook listener (webhook_listen).
+        #[arg(long, default_value = "http://127.0.0.1:8090")]
+        url: String,
+        /// Twilio: the auth token; WhatsApp: the app secret; SendGrid: a file holding
+        /// the PKCS#8 private key. Absent: requests go unsigned.
+        #[arg(long, env = "SENTLOG_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Twilio: the URL Twilio calls, as the server's public_base_url gives it
+        /// (default: URL/webhooks/twilio).
+        #[arg(long)]
+        signed_url: Option<String>,
     },
 }
 
@@ -277,13 +308,14 @@ fn new_token(name: &str, role: &str, hotels: &str) -> anyhow::Result<()> {
 }
 
 fn settings(cli: &Cli, listen: Option<&String>) -> anyhow::Result<Validated> {
-    serve_settings(cli, listen, None)
+    serve_settings(cli, listen, None, None)
 }
 
 fn serve_settings(
     cli: &Cli,
     listen: Option<&String>,
     console_listen: Option<&String>,
+    webhook_listen: Option<&String>,
 ) -> anyhow::Result<Validated> {
     let mut s = Settings::load(cli.config.as_deref())?;
     if let Some(url) = &cli.database_url {
@@ -294,6 +326,9 @@ fn serve_settings(
     }
     if let Some(l) = console_listen {
         s.console_listen = l.clone();
+    }
+    if let Some(l) = webhook_listen {
+        s.webhook_listen = Some(l.clone());
     }
     Ok(s.validate()?)
 }
@@ -310,10 +345,16 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             console_listen,
+            webhook_listen,
             demo,
             demo_messages,
         } => runtime.block_on(serve(
-            serve_settings(&cli, listen.as_ref(), console_listen.as_ref())?,
+            serve_settings(
+                &cli,
+                listen.as_ref(),
+                console_listen.as_ref(),
+                webhook_listen.as_ref(),
+            )?,
             *demo,
             *demo_messages,
         )),
@@ -365,7 +406,29 @@ fn main() -> anyhow::Result<()> {
         Command::Demo {
             messages,
             seed,
+            webhooks: Some(dir),
+            twilio_account_sid,
+            ..
+        } => write_webhook_samples(dir, *messages, *seed, twilio_account_sid),
+        Command::WebhookReplay {
+            provider,
+            file,
+            url,
+            secret,
+            signed_url,
+        } => runtime.block_on(webhook_replay(
+            provider,
+            file,
+            url,
+            secret.as_deref(),
+            signed_url.as_deref(),
+        )),
+        Command::Demo {
+            messages,
+            seed,
             truth,
+            webhooks: None,
+            ..
         } => {
             let config = settings(&cli, None)?;
             let store = runtime.block_on(sentlog::app::open_store(&config))?;
@@ -384,6 +447,92 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `demo --webhooks DIR`: the demo's provider callbacks as sample traffic.
+fn write_webhook_samples(
+    dir: &std::path::Path,
+    messages: usize,
+    seed: u64,
+    twilio_account_sid: &str,
+) -> anyhow::Result<()> {
+    use sentlog::domain::webhook::Provider;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let samples = sentlog::demo::webhook_samples(messages, seed, twilio_account_sid);
+    for (provider, file) in [
+        (Provider::Twilio, "twilio.txt"),
+        (Provider::WhatsApp, "whatsapp.jsonl"),
+        (Provider::SendGrid, "sendgrid.jsonl"),
+    ] {
+        let lines: Vec<&str> = samples
+            .iter()
+            .filter(|(p, _)| *p == provider)
+            .map(|(_, body)| body.as_str())
+            .collect();
+        let path = dir.join(file);
+        std::fs::write(&path, lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("{} callbacks written to {}", lines.len(), path.display());
+    }
+    let (private_pem, public_key) = sentlog::webhook_replay::new_sendgrid_key()?;
+    let key_path = dir.join("sendgrid-signing-key.pem");
+    std::fs::write(&key_path, private_pem)
+        .with_context(|| format!("writing {}", key_path.display()))?;
+    println!(
+        "SendGrid samples are signed with {}; configure its public key:\n  [[webhooks.sendgrid]]\n  name = \"demo\"\n  public_key = \"{public_key}\"\n  hotels = [\"*\"]",
+        key_path.display()
+    );
+    Ok(())
+}
+
+/// `webhook-replay`: posts the file's callbacks and prints what became of them.
+async fn webhook_replay(
+    provider: &str,
+    file: &std::path::Path,
+    url: &str,
+    secret: Option<&str>,
+    signed_url: Option<&str>,
+) -> anyhow::Result<()> {
+    use sentlog::domain::webhook::Provider;
+    use sentlog::webhook_replay::{Signer, replay, sendgrid_key};
+    let provider = Provider::from_name(provider).ok_or_else(|| {
+        anyhow::anyhow!("--provider {provider:?} is not twilio, whatsapp or sendgrid")
+    })?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let signer = match (provider, secret) {
+        (_, None) => Signer::None,
+        (Provider::Twilio, Some(token)) => Signer::Twilio {
+            auth_token: token.to_string(),
+            url: signed_url
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}/webhooks/twilio", url.trim_end_matches('/'))),
+        },
+        (Provider::WhatsApp, Some(secret)) => Signer::WhatsApp {
+            app_secret: secret.to_string(),
+        },
+        (Provider::SendGrid, Some(path)) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("--secret: reading the SendGrid key file {path}"))?;
+            Signer::SendGrid {
+                key: Box::new(sendgrid_key(&bytes).context("--secret")?),
+            }
+        }
+    };
+    let summary = replay(provider, &text, url, &signer).await?;
+    for (status, n) in &summary.by_status {
+        println!("HTTP {status}: {n} requests");
+    }
+    for (outcome, n) in &summary.events {
+        println!("  {outcome}: {n} events");
+    }
+    for refusal in &summary.refusals {
+        println!("refused: {refusal}");
+    }
+    if summary.by_status.keys().any(|s| *s != 200) {
+        anyhow::bail!("some requests were refused (see above)");
+    }
+    Ok(())
 }
 
 async fn serve(config: Validated, demo: bool, demo_messages: usize) -> anyhow::Result<()> {

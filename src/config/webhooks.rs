@@ -250,3 +250,134 @@ pub(super) fn validate(
     }
     Ok(w)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Settings;
+
+    const KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+
+    fn settings(toml_text: &str) -> Settings {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    fn error(toml_text: &str) -> String {
+        settings(toml_text).validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn accounts_are_read_and_checked() {
+        let v = settings(&format!(
+            r#"
+            webhook_listen = "0.0.0.0:8090"
+            public_base_url = "https://hooks.example.com/"
+            [[webhooks.twilio]]
+            account_sid = "AC1"
+            auth_token = "tok"
+            hotels = ["h1", "h2"]
+            [[webhooks.whatsapp]]
+            name = "waba"
+            app_secret = "s"
+            verify_token = "v"
+            hotels = ["*"]
+            [[webhooks.sendgrid]]
+            name = "sg"
+            public_key = "{KEY}"
+            hotels = ["h1"]
+            "#
+        ))
+        .validate()
+        .unwrap();
+        let w = v.webhooks;
+        assert_eq!(w.listen.unwrap().port(), 8090);
+        assert_eq!(
+            w.public_base_url.as_deref(),
+            Some("https://hooks.example.com")
+        );
+        assert_eq!(w.twilio.len() + w.whatsapp.len() + w.sendgrid.len(), 3);
+        assert!(w.unsigned_accounts().is_empty());
+        // Secrets never reach a log line through Debug.
+        let shown = format!("{w:?}");
+        assert!(
+            !shown.contains("tok\"") && shown.contains("Secret(***)"),
+            "{shown}"
+        );
+        assert_eq!(
+            Settings::default().validate().unwrap().webhooks.listen,
+            None
+        );
+    }
+
+    #[test]
+    fn a_public_listener_needs_every_secret_and_the_public_url() {
+        let err = error(
+            r#"
+            webhook_listen = "0.0.0.0:8090"
+            public_base_url = "https://hooks.example.com"
+            [[webhooks.whatsapp]]
+            name = "waba"
+            hotels = ["*"]
+            "#,
+        );
+        assert!(
+            err.contains("webhook_listen") && err.contains("webhooks.whatsapp waba"),
+            "{err}"
+        );
+        let err = error(
+            r#"
+            webhook_listen = "0.0.0.0:8090"
+            [[webhooks.twilio]]
+            account_sid = "AC1"
+            auth_token = "tok"
+            hotels = ["*"]
+            "#,
+        );
+        assert!(err.contains("public_base_url"), "{err}");
+        // On loopback an unsigned account is allowed (and warned about at start).
+        let v = settings(
+            r#"
+            webhook_listen = "127.0.0.1:8090"
+            [[webhooks.twilio]]
+            account_sid = "AC1"
+            hotels = ["*"]
+            "#,
+        )
+        .validate()
+        .unwrap();
+        assert_eq!(v.webhooks.unsigned_accounts(), vec!["webhooks.twilio AC1"]);
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        for (text, setting) in [
+            (r#"webhook_listen = "here""#, "webhook_listen"),
+            (
+                r#"public_base_url = "hooks.example.com""#,
+                "public_base_url",
+            ),
+            (
+                "[[webhooks.sendgrid]]\nname = \"sg\"\npublic_key = \"AAAA\"\nhotels = [\"*\"]",
+                "webhooks.sendgrid[0].public_key",
+            ),
+            (
+                "[[webhooks.twilio]]\naccount_sid = \"AC1\"\nhotels = []",
+                "webhooks.twilio[0].hotels",
+            ),
+            (
+                "[[webhooks.twilio]]\naccount_sid = \"AC1\"\nauth_token = \" \"\nhotels = [\"*\"]",
+                "webhooks.twilio[0].auth_token",
+            ),
+            (
+                "[[webhooks.twilio]]\naccount_sid = \"AC1\"\nhotels = [\"*\"]\n[[webhooks.twilio]]\naccount_sid = \"AC1\"\nhotels = [\"*\"]",
+                "webhooks.twilio[1].account_sid",
+            ),
+            (
+                "[[webhooks.whatsapp]]\nname = \"a\"\napp_secret = \"s\"\nhotels = [\"h1\"]\n[[webhooks.whatsapp]]\nname = \"b\"\napp_secret = \"s\"\nhotels = [\"h2\"]",
+                "webhooks.whatsapp[1].app_secret",
+            ),
+        ] {
+            let err = error(text);
+            assert!(err.contains(setting), "{text}: {err}");
+        }
+    }
+}

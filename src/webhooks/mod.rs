@@ -103,7 +103,8 @@ fn answer(provider: Provider, result: Result<Outcomes, Refusal>) -> Response {
     match result {
         Ok(outcomes) => {
             crate::service::metrics::record_webhook_request(provider.name(), "accepted");
-            axum::Json(outcomes).into_response()
+            let body = serde_json::to_string(&outcomes).unwrap_or_default();
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
         Err(refusal) => {
             let outcome = refusal.outcome();

@@ -90,6 +90,28 @@ impl SignatureError {
     }
 }
 
+/// One status callback as a provider would send it, for sample traffic
+/// (`sentlog demo --webhooks`, `webhook-replay`) and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callback {
+    pub provider_message_id: String,
+    pub status: super::message::MessageStatus,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub error_code: String,
+    pub error_message: String,
+}
+
+/// The provider's name for `status` in a mapping table: the first row that maps to it.
+fn provider_status(
+    table: &[(&'static str, Option<super::message::MessageStatus>)],
+    status: super::message::MessageStatus,
+) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(_, s)| *s == Some(status))
+        .map(|(name, _)| *name)
+}
+
 /// Equal texts, compared without an early exit (digests of equal length, folded).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     use sha2::{Digest, Sha256};

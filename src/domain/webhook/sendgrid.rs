@@ -103,6 +103,28 @@ pub fn map(body: &[u8]) -> Result<Mapped, Malformed> {
     Ok(mapped)
 }
 
+/// The body SendGrid posts for `callback` (None: SendGrid has no such event). The
+/// event id is made of the callback, so a replayed file is seen as the same events.
+pub fn body(callback: &super::Callback) -> Option<String> {
+    let event = super::provider_status(EVENTS, callback.status)?;
+    let mut object = serde_json::json!({
+        "event": event,
+        "sg_message_id": format!("{}.filterdrecv-sample", callback.provider_message_id),
+        "sg_event_id": format!("{}-{event}", callback.provider_message_id),
+        "timestamp": callback.occurred_at.timestamp(),
+    });
+    match callback.status {
+        MessageStatus::Failed => object["reason"] = callback.error_code.clone().into(),
+        MessageStatus::Undelivered => {
+            object["type"] = "bounce".into();
+            object["bounce_classification"] = callback.error_code.clone().into();
+            object["reason"] = callback.error_message.clone().into();
+        }
+        _ => {}
+    }
+    Some(serde_json::Value::Array(vec![object]).to_string())
+}
+
 /// The DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte point follows.
 const P256_SPKI_PREFIX: [u8; 26] = [
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,

@@ -381,3 +381,56 @@ proptest! {
         prop_assert_eq!(twilio::verify(url, &p, &secret, Some(&sig)), Ok(()));
     }
 }
+
+/// What the sample renderers write reads back as the callback it came from.
+#[test]
+fn rendered_samples_map_back_to_their_callback() {
+    let callback = |status, code: &str| Callback {
+        provider_message_id: "pm-1".into(),
+        status,
+        occurred_at: at(1_790_000_000),
+        error_code: code.into(),
+        error_message: "text".into(),
+    };
+    for status in [
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Failed,
+    ] {
+        let c = callback(
+            status,
+            if status == MessageStatus::Failed {
+                "30003"
+            } else {
+                ""
+            },
+        );
+        let form = twilio::body("AC1", &c).unwrap();
+        let mapped = twilio::map(&twilio::decode_form(form.as_bytes()), at(5)).unwrap();
+        assert_eq!(mapped.events[0].status, Some(status));
+        assert_eq!(mapped.events[0].error_code, c.error_code);
+        let c = callback(
+            status,
+            if status == MessageStatus::Failed {
+                "131026"
+            } else {
+                ""
+            },
+        );
+        let mapped = whatsapp::map(whatsapp::body(&c).unwrap().as_bytes()).unwrap();
+        assert_eq!(mapped.events[0].status, Some(status));
+        assert_eq!(mapped.events[0].occurred_at, Some(c.occurred_at));
+        assert_eq!(mapped.events[0].error_code, c.error_code);
+    }
+    for status in [
+        MessageStatus::Delivered,
+        MessageStatus::Failed,
+        MessageStatus::Undelivered,
+    ] {
+        let c = callback(status, "Invalid Address");
+        let mapped = sendgrid::map(sendgrid::body(&c).unwrap().as_bytes()).unwrap();
+        assert_eq!(mapped.events[0].status, Some(status));
+        assert_eq!(mapped.events[0].provider_message_id, "pm-1");
+    }
+    assert_eq!(sendgrid::body(&callback(MessageStatus::Read, "")), None);
+}

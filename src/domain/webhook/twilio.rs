@@ -76,7 +76,10 @@ pub fn map(params: &Params, received_at: DateTime<Utc>) -> Result<Mapped, Malfor
         provider_message_id: sid.to_string(),
         status: Some(status),
         occurred_at: Some(received_at),
-        event_id: format!("twilio:{sid}:{}:{error_code}", status_name(status)),
+        event_id: format!(
+            "twilio:{sid}:{}:{error_code}",
+            super::provider_status(STATUSES, status).unwrap_or("other")
+        ),
         error_code,
         error_message,
         ..EventDraft::default()
@@ -84,12 +87,20 @@ pub fn map(params: &Params, received_at: DateTime<Utc>) -> Result<Mapped, Malfor
     Ok(mapped)
 }
 
-fn status_name(status: MessageStatus) -> &'static str {
-    STATUSES
-        .iter()
-        .find(|(_, s)| *s == Some(status))
-        .map(|(name, _)| *name)
-        .unwrap_or("other")
+/// The form body Twilio posts for `callback` (None: Twilio has no such status).
+pub fn body(account_sid: &str, callback: &super::Callback) -> Option<String> {
+    let status = super::provider_status(STATUSES, callback.status)?;
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.append_pair("AccountSid", account_sid)
+        .append_pair("MessageSid", &callback.provider_message_id)
+        .append_pair("SmsSid", &callback.provider_message_id)
+        .append_pair("MessageStatus", status)
+        .append_pair("SmsStatus", status)
+        .append_pair("ApiVersion", "2010-04-01");
+    if !callback.error_code.is_empty() {
+        form.append_pair("ErrorCode", &callback.error_code);
+    }
+    Some(form.finish())
 }
 
 /// The string Twilio signs (§1.6 steps 1–2): the URL as called, then each parameter

@@ -182,6 +182,31 @@ pub fn map(body: &[u8]) -> Result<Mapped, Malformed> {
     Ok(mapped)
 }
 
+/// The body Meta posts for `callback` (None: WhatsApp has no such status).
+pub fn body(callback: &super::Callback) -> Option<String> {
+    let status = super::provider_status(STATUSES, callback.status)?;
+    let mut object = serde_json::json!({
+        "id": callback.provider_message_id,
+        "status": status,
+        "timestamp": callback.occurred_at.timestamp().to_string(),
+        "recipient_id": "",
+    });
+    if !callback.error_code.is_empty() {
+        object["errors"] = serde_json::json!([{
+            "code": callback.error_code.parse::<i64>().ok(),
+            "title": callback.error_message,
+        }]);
+    }
+    let payload = serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "statuses": [object],
+        }}]}],
+    });
+    Some(payload.to_string())
+}
+
 /// `X-Hub-Signature-256` for `body` under `app_secret`.
 pub fn sign(body: &[u8], app_secret: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, app_secret.as_bytes());

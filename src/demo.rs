@@ -743,6 +743,56 @@ pub fn is_empty(store: &Store) -> Result<bool, StoreError> {
     Ok(page.is_empty())
 }
 
+/// The provider status callbacks of the demo's messages (seed `seed`, `n` messages),
+/// in the providers' own shapes, one request body per line: sample traffic for
+/// `sentlog webhook-replay`, so a hub can try its webhook configuration.
+pub fn webhook_samples(
+    n: usize,
+    seed: u64,
+    twilio_account_sid: &str,
+) -> Vec<(crate::domain::webhook::Provider, String)> {
+    use crate::domain::webhook::{Callback, Provider, sendgrid, twilio, whatsapp};
+    let mut sends: Vec<(DateTime<Utc>, MessageDraft)> = stays(n, seed, Utc::now())
+        .into_iter()
+        .flat_map(|s| s.messages)
+        .collect();
+    sends.sort_by_key(|s| s.0);
+    let mut out = Vec::new();
+    for (at, d) in sends {
+        let Some(status) = d.status else { continue };
+        for (step, after) in journey(status) {
+            let failed = matches!(step, MessageStatus::Failed | MessageStatus::Undelivered);
+            let callback = Callback {
+                provider_message_id: d.provider_message_id.clone(),
+                status: step,
+                occurred_at: at + Duration::seconds(after),
+                error_code: if failed {
+                    d.error_code.clone()
+                } else {
+                    String::new()
+                },
+                error_message: if failed {
+                    d.error_message.clone()
+                } else {
+                    String::new()
+                },
+            };
+            let body = match d.channel {
+                Some(Channel::Sms) => {
+                    twilio::body(twilio_account_sid, &callback).map(|b| (Provider::Twilio, b))
+                }
+                Some(Channel::Whatsapp) => {
+                    whatsapp::body(&callback).map(|b| (Provider::WhatsApp, b))
+                }
+                Some(Channel::Email) => sendgrid::body(&callback).map(|b| (Provider::SendGrid, b)),
+                None => None,
+            };
+            out.extend(body);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -807,54 +857,4 @@ mod tests {
                 .all(|d| *d >= today - Duration::days(31) && *d <= today + Duration::days(22))
         );
     }
-}
-
-/// The provider status callbacks of the demo's messages (seed `seed`, `n` messages),
-/// in the providers' own shapes, one request body per line: sample traffic for
-/// `sentlog webhook-replay`, so a hub can try its webhook configuration.
-pub fn webhook_samples(
-    n: usize,
-    seed: u64,
-    twilio_account_sid: &str,
-) -> Vec<(crate::domain::webhook::Provider, String)> {
-    use crate::domain::webhook::{Callback, Provider, sendgrid, twilio, whatsapp};
-    let mut sends: Vec<(DateTime<Utc>, MessageDraft)> = stays(n, seed, Utc::now())
-        .into_iter()
-        .flat_map(|s| s.messages)
-        .collect();
-    sends.sort_by_key(|s| s.0);
-    let mut out = Vec::new();
-    for (at, d) in sends {
-        let Some(status) = d.status else { continue };
-        for (step, after) in journey(status) {
-            let failed = matches!(step, MessageStatus::Failed | MessageStatus::Undelivered);
-            let callback = Callback {
-                provider_message_id: d.provider_message_id.clone(),
-                status: step,
-                occurred_at: at + Duration::seconds(after),
-                error_code: if failed {
-                    d.error_code.clone()
-                } else {
-                    String::new()
-                },
-                error_message: if failed {
-                    d.error_message.clone()
-                } else {
-                    String::new()
-                },
-            };
-            let body = match d.channel {
-                Some(Channel::Sms) => {
-                    twilio::body(twilio_account_sid, &callback).map(|b| (Provider::Twilio, b))
-                }
-                Some(Channel::Whatsapp) => {
-                    whatsapp::body(&callback).map(|b| (Provider::WhatsApp, b))
-                }
-                Some(Channel::Email) => sendgrid::body(&callback).map(|b| (Provider::SendGrid, b)),
-                None => None,
-            };
-            out.extend(body);
-        }
-    }
-    out
 }

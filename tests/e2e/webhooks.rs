@@ -639,6 +639,38 @@ async fn early_callbacks_park_within_the_account_hotels(db: TestDb) {
         )
         .await;
     assert_eq!(full.0, 429, "{}", full.1);
+    // SM-a's event expires (its time moved back rather than waited for): dropped by
+    // the scheduler's purge, which makes room again.
+    sql(
+        &hooks.server,
+        &["UPDATE parked_events SET expires_at = '2020-01-01 00:00:00' WHERE provider_message_id = 'SM-a'"],
+    )
+    .await;
+    let dropped = sentlog::service::statuses::purge_expired_parked(hooks.server.store())
+        .await
+        .unwrap();
+    assert_eq!(dropped, 1);
+    let room = hooks
+        .twilio(
+            &[
+                ("AccountSid", "AC-hotel-h"),
+                ("MessageSid", "SM-c"),
+                ("MessageStatus", "sent"),
+            ],
+            TWILIO_TOKEN,
+        )
+        .await;
+    assert_eq!(outcomes(&room).get("parked"), Some(&1));
+    let late = record(
+        &mut hooks.server.messages(),
+        vec![sent_by("h", "a", Channel::Sms, "twilio", "SM-a")],
+    )
+    .await;
+    assert_eq!(
+        hooks.message(&late[0]).await.status,
+        MessageStatus::Pending as i32,
+        "an expired event is gone"
+    );
     hooks.server.stop().await;
 }
 

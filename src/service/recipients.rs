@@ -37,26 +37,47 @@ pub struct RecipientCheck {
     pub suppression: Option<(String, Reason)>,
 }
 
-/// Phones already normalised, by region and text as given: the hub checks the same
+/// Phones already normalised, per region by text as given: the hub checks the same
 /// guests before each campaign, and libphonenumber's rules are most of a check's
 /// cost. Bounded: emptied when full.
-static NORMALIZED: LazyLock<Mutex<HashMap<(Region, String), NormalizedPhone>>> =
+type NormalizedByRegion = HashMap<Region, HashMap<String, NormalizedPhone>>;
+static NORMALIZED: LazyLock<Mutex<NormalizedByRegion>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 const NORMALIZED_LIMIT: usize = 100_000;
 
-fn normalize_cached(input: &str, region: Region) -> NormalizedPhone {
-    let key = (region, input.to_string());
-    if let Some(n) = NORMALIZED.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return n;
+/// Normalises a batch of phones with one lock to read the cache and one to add what
+/// it missed (concurrent checks would otherwise queue on the lock 1000 times a call).
+fn normalize_all(inputs: &[String], region: Region) -> Vec<NormalizedPhone> {
+    let mut found: Vec<Option<NormalizedPhone>> = match NORMALIZED.lock() {
+        Ok(cache) => {
+            let by_text = cache.get(&region);
+            inputs
+                .iter()
+                .map(|p| by_text.and_then(|m| m.get(p.as_str())).cloned())
+                .collect()
+        }
+        Err(_) => vec![None; inputs.len()],
+    };
+    let mut fresh = Vec::new();
+    for (p, slot) in inputs.iter().zip(found.iter_mut()) {
+        if slot.is_none() {
+            let n = phone::normalize(p, region);
+            fresh.push((p.clone(), n.clone()));
+            *slot = Some(n);
+        }
     }
-    let n = phone::normalize(input, region);
-    if let Ok(mut cache) = NORMALIZED.lock() {
-        if cache.len() >= NORMALIZED_LIMIT {
+    if !fresh.is_empty()
+        && let Ok(mut cache) = NORMALIZED.lock()
+    {
+        if cache.values().map(HashMap::len).sum::<usize>() + fresh.len() > NORMALIZED_LIMIT {
             cache.clear();
         }
-        cache.insert(key, n.clone());
+        cache.entry(region).or_default().extend(fresh);
     }
-    n
+    found
+        .into_iter()
+        .map(|n| n.expect("every phone normalised"))
+        .collect()
 }
 
 /// Checks phones then emails, answers in the same order.
@@ -100,73 +121,60 @@ async fn check_in(
     category: MessageCategory,
 ) -> Result<Vec<RecipientCheck>, StoreError> {
     let region = regions.for_hotel(hotel_id);
-    // (input, normalised, parses, valid, address kind)
-    let mut items: Vec<(String, String, bool, bool, Address)> = Vec::new();
-    // 1000 phones take milliseconds of CPU: off the async threads.
-    let normalized = tokio::task::spawn_blocking(move || {
-        phones
-            .into_iter()
-            .map(|p| {
-                let n = normalize_cached(&p, region);
-                (p, n)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| StoreError::Unavailable(format!("phone normalisation stopped: {e}")))?;
-    for (p, n) in normalized {
-        items.push((p, n.stored, n.parsed, n.valid, Address::Phone));
-    }
-    for e in emails {
-        let valid = email::is_valid(&e);
-        items.push((
-            e.clone(),
-            email::normalize(&e),
-            valid,
-            valid,
-            Address::Email,
-        ));
-    }
-    let keys = |kind: Address| -> Vec<String> {
-        let mut k: Vec<String> = items
-            .iter()
-            .filter(|i| i.4 == kind && i.2)
-            .map(|i| i.1.clone())
-            .collect();
-        k.sort();
-        k.dedup();
-        k
-    };
-    let (phone_keys, email_keys) = (keys(Address::Phone), keys(Address::Email));
-    // Each address hashed once (HMAC), for the query and for matching its answer.
-    let key = store.suppression_key();
-    let hash_of: HashMap<String, String> = phone_keys
-        .iter()
-        .chain(&email_keys)
-        .map(|a| (a.clone(), key.hash(a)))
-        .collect();
-    let hashes: Vec<String> = hash_of.values().cloned().collect();
+    let key = store.suppression_key().clone();
     let hotel = hotel_id.to_string();
-    let (history, flags, suppressions) = store
+    // One trip to the blocking pool: normalising 1000 phones takes milliseconds of CPU
+    // on a cache miss, and the queries follow.
+    let (items, hash_of, history, flags, suppressions) = store
         .run(move |c| {
+            // (input, normalised, parses, valid, address kind)
+            let mut items: Vec<(String, String, bool, bool, Address)> =
+                Vec::with_capacity(phones.len() + emails.len());
+            let normalized = normalize_all(&phones, region);
+            for (p, n) in phones.into_iter().zip(normalized) {
+                items.push((p, n.stored, n.parsed, n.valid, Address::Phone));
+            }
+            for e in emails {
+                let valid = email::is_valid(&e);
+                let normalized = email::normalize(&e);
+                items.push((e, normalized, valid, valid, Address::Email));
+            }
+            let keys = |kind: Address| -> Vec<String> {
+                let mut k: Vec<String> = items
+                    .iter()
+                    .filter(|i| i.4 == kind && i.2)
+                    .map(|i| i.1.clone())
+                    .collect();
+                k.sort_unstable();
+                k.dedup();
+                k
+            };
+            let (phone_keys, email_keys) = (keys(Address::Phone), keys(Address::Email));
+            // Each address hashed once (HMAC), for the query and for matching its answer.
+            let hash_of: HashMap<String, String> = phone_keys
+                .iter()
+                .chain(&email_keys)
+                .map(|a| (a.clone(), key.hash(a)))
+                .collect();
+            let hashes: Vec<String> = hash_of.values().cloned().collect();
             let mut history = store::history(c, &hotel, Address::Phone, &phone_keys)?;
             history.extend(store::history(c, &hotel, Address::Email, &email_keys)?);
             let mut flags = store::flags_on(c, &hotel, Address::Phone, &phone_keys)?;
             flags.extend(store::flags_on(c, &hotel, Address::Email, &email_keys)?);
             let suppressions = suppressions::of_addresses(c, &hotel, &hashes)?;
-            Ok((history, flags, suppressions))
+            Ok((items, hash_of, history, flags, suppressions))
         })
         .await?;
-    let mut suppressed: HashMap<&str, Vec<Suppression>> = HashMap::new();
-    for s in &suppressions {
+    let mut suppressed: HashMap<String, Vec<Suppression>> = HashMap::new();
+    for s in suppressions {
         suppressed
-            .entry(s.address_hash.as_str())
+            .entry(s.address_hash.clone())
             .or_default()
-            .push(s.clone());
+            .push(s);
     }
-    let mut past: HashMap<&str, Vec<PastMessage>> = HashMap::new();
-    for (key, m) in &history {
-        past.entry(key.as_str()).or_default().push(m.clone());
+    let mut past: HashMap<String, Vec<PastMessage>> = HashMap::new();
+    for (key, m) in history {
+        past.entry(key).or_default().push(m);
     }
     let mut on: HashMap<&str, Vec<&RecipientFlag>> = HashMap::new();
     for f in &flags {
@@ -245,8 +253,16 @@ mod tests {
         ] {
             for region in [Region::FR, Region::GB] {
                 let fresh = phone::normalize(input, region);
-                assert_eq!(normalize_cached(input, region), fresh, "{input}");
-                assert_eq!(normalize_cached(input, region), fresh, "{input}, cached");
+                let inputs = vec![input.to_string(), input.to_string()];
+                assert_eq!(
+                    normalize_all(&inputs, region),
+                    vec![fresh.clone(), fresh.clone()]
+                );
+                assert_eq!(
+                    normalize_all(&inputs, region),
+                    vec![fresh.clone(), fresh],
+                    "{input}, cached"
+                );
             }
         }
     }

@@ -12,7 +12,9 @@ use crate::domain::message::{Channel, MessageStatus};
 use crate::domain::recipient::PastMessage;
 use crate::with_conn;
 
-const CHUNK: usize = 500;
+/// A whole CheckRecipients batch (MAX_BATCH) in one statement per table: one round
+/// trip each, well under SQLite's 32,766 bound parameters.
+const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Address {

@@ -16,6 +16,20 @@ pub struct Timing {
     pub elapsed: Duration,
 }
 
+impl Timing {
+    /// The percentiles and rate of `samples` (ms) taken over `elapsed`.
+    fn of(samples: Vec<f64>, elapsed: Duration) -> Timing {
+        let per_second = samples.len() as f64 / elapsed.as_secs_f64();
+        let (p50, p99) = percentiles(samples);
+        Timing {
+            p50,
+            p99,
+            per_second,
+            elapsed,
+        }
+    }
+}
+
 /// Runs `call(client, i)` from 8 concurrent clients, `per_client` times each.
 pub async fn concurrent<F, Fut>(per_client: usize, call: F) -> anyhow::Result<Timing>
 where
@@ -23,6 +37,23 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
     concurrent_within(per_client, Duration::MAX, call).await
+}
+
+/// Runs `call(0, i)` `calls` times from one caller, one call after the other: the
+/// latency of a call alone, without others queueing for the same cores.
+pub async fn one_caller<F, Fut>(calls: usize, call: F) -> anyhow::Result<Timing>
+where
+    F: Fn(usize, usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(calls);
+    for i in 0..calls {
+        let t = Instant::now();
+        call(0, i).await?;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Timing::of(samples, started.elapsed()))
 }
 
 /// Like `concurrent`, but clients start no new call after `budget`, so a slow query
@@ -57,13 +88,5 @@ where
     for t in tasks {
         all.extend(t.await??);
     }
-    let elapsed = started.elapsed();
-    let per_second = all.len() as f64 / elapsed.as_secs_f64();
-    let (p50, p99) = percentiles(all);
-    Ok(Timing {
-        p50,
-        p99,
-        per_second,
-        elapsed,
-    })
+    Ok(Timing::of(all, started.elapsed()))
 }

@@ -127,6 +127,15 @@ fn main() -> anyhow::Result<()> {
     store.vacuum_after_bulk_load()?;
     // Measure the database at rest, not the bulk load's checkpoint.
     store.checkpoint()?;
+    let (bytes, messages) = raw::disk_use(&mut *store.conn()?)?;
+    table.add(
+        "database on disk: MB; bytes per message (history and indexes included)",
+        format!(
+            "{:.0}; {:.0}",
+            bytes as f64 / 1_048_576.0,
+            bytes as f64 / messages.max(1) as f64
+        ),
+    );
     let mut server = ServerProcess::start(&args.database_url)?;
     let result = runtime.block_on(measure::measure(
         &store,

@@ -121,6 +121,30 @@ struct Group {
     n: i64,
 }
 
+#[derive(QueryableByName)]
+struct Bytes {
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+}
+
+/// The database's size on disk, and the messages it holds: PostgreSQL's
+/// `pg_database_size` (tables, indexes, TOAST); SQLite's pages (after a checkpoint the
+/// WAL holds nothing more).
+pub fn disk_use(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
+    let bytes: Bytes = match conn {
+        DbConn::Pg(c) => {
+            sql_query("SELECT pg_database_size(current_database()) AS bytes").get_result(c)?
+        }
+        DbConn::Sqlite(c) => sql_query(
+            "SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()",
+        )
+        .get_result(c)?,
+    };
+    let messages: Group =
+        with_conn!(conn, c => sql_query("SELECT COUNT(*) AS n FROM messages").get_result(c)?);
+    Ok((bytes.bytes, messages.n))
+}
+
 /// Counts of the filter per status, channel and error category (what CountMessages reads).
 pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
     let names = campaign_names(conn, q)?;

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 
-use crate::domain::webhook::{Provider, sendgrid, twilio, whatsapp};
+use crate::domain::webhook::{Provider, pem_or_base64, sendgrid, twilio, whatsapp};
 
 /// How each request is signed.
 pub enum Signer {
@@ -31,13 +31,9 @@ pub enum Signer {
 
 /// Reads a PKCS#8 private key (PEM `PRIVATE KEY`, or DER) for SendGrid signing.
 pub fn sendgrid_key(bytes: &[u8]) -> anyhow::Result<EcdsaKeyPair> {
-    use base64::Engine;
     let der = match std::str::from_utf8(bytes) {
         Ok(text) if text.contains("-----BEGIN") => {
-            let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .context("the PEM key is not base64")?
+            pem_or_base64(text).context("the PEM key is not base64")?
         }
         _ => bytes.to_vec(),
     };

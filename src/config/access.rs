@@ -2,7 +2,7 @@
 //! `SENTLOG_TLS_CERT`, `SENTLOG_TLS_KEY`, `SENTLOG_TLS_CLIENT_CA`).
 use serde::Deserialize;
 
-use super::{ConfigError, invalid};
+use super::{ConfigError, invalid, required_name};
 use crate::domain::access::{self, HotelScope, Role, TokenEntry};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -47,11 +47,8 @@ pub(super) fn tokens(settings: &[TokenSettings]) -> Result<Vec<TokenEntry>, Conf
                 "must be 64 hex characters (sentlog token new prints it)",
             )
         })?;
-        if t.name.trim().is_empty() {
-            return Err(invalid(&at("name"), "is required"));
-        }
         tokens.push(TokenEntry {
-            name: t.name.trim().to_string(),
+            name: required_name(&t.name, &at("name"))?,
             role,
             hotels,
             sha256,

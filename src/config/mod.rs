@@ -170,6 +170,14 @@ fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// A name the setting must give (trimmed).
+fn required_name(value: &str, setting: &str) -> Result<String, ConfigError> {
+    match value.trim() {
+        "" => Err(invalid(setting, "is required")),
+        v => Ok(v.to_string()),
+    }
+}
+
 /// Settings checked and turned into the values the service uses.
 #[derive(Debug, Clone)]
 pub struct Validated {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde::Deserialize;
 
-use super::{ConfigError, access::hotel_scope, invalid};
+use super::{ConfigError, access::hotel_scope, invalid, required_name};
 use crate::domain::access::HotelScope;
 use crate::domain::webhook::sendgrid::PublicKey;
 
@@ -115,14 +115,6 @@ impl Webhooks {
             .map(|a| format!("webhooks.sendgrid {}", a.name));
         twilio.chain(whatsapp).chain(sendgrid).collect()
     }
-}
-
-fn required_name(value: &str, setting: &str) -> Result<String, ConfigError> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(invalid(setting, "is required"));
-    }
-    Ok(v.to_string())
 }
 
 fn secret(value: &Option<Secret>, setting: &str) -> Result<Option<Secret>, ConfigError> {

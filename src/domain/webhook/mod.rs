@@ -122,6 +122,32 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
         == 0
 }
 
+/// A `timestamp` in Unix seconds, sent as a number or a string (WhatsApp sends a
+/// string, SendGrid a number); `at` names the object in the refusal.
+fn unix_seconds(
+    value: Option<&serde_json::Value>,
+    at: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, Malformed> {
+    let seconds = match value {
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        _ => None,
+    };
+    seconds
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .ok_or_else(|| Malformed(format!("{at}.timestamp must be Unix seconds")))
+}
+
+/// The DER bytes of a PEM block (armour lines dropped) or of bare base64.
+pub fn pem_or_base64(text: &str) -> Option<Vec<u8>> {
+    let b64: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.trim().chars())
+        .collect();
+    base64_decode(&b64)
+}
+
 /// Decodes standard (padded) base64, as Twilio and SendGrid send signatures.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;

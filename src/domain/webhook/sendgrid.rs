@@ -66,13 +66,7 @@ pub fn map(body: &[u8]) -> Result<Mapped, Malformed> {
             mapped.acknowledged.push(name.to_string());
             continue;
         };
-        let occurred_at = match &e.timestamp {
-            Some(serde_json::Value::Number(n)) => n.as_i64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .and_then(|s| DateTime::from_timestamp(s, 0))
-        .ok_or_else(|| Malformed(format!("{at}.timestamp must be Unix seconds")))?;
+        let occurred_at = super::unix_seconds(e.timestamp.as_ref(), &at)?;
         // Asynchronous bounces carry no sg_message_id (§4.2): nothing names the message.
         let Some(sg_message_id) = e.sg_message_id.as_deref().filter(|s| !s.trim().is_empty())
         else {
@@ -144,12 +138,7 @@ impl std::fmt::Debug for PublicKey {
 
 impl PublicKey {
     pub fn parse(text: &str) -> Result<PublicKey, String> {
-        let b64: String = text
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .flat_map(|l| l.trim().chars())
-            .collect();
-        let der = base64_decode(&b64).ok_or("is not base64")?;
+        let der = super::pem_or_base64(text).ok_or("is not base64")?;
         match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
             Some(point) if point.len() == 65 && point[0] == 4 => Ok(PublicKey(point.to_vec())),
             _ => Err(

@@ -103,14 +103,14 @@ pub fn body(account_sid: &str, callback: &super::Callback) -> Option<String> {
     Some(form.finish())
 }
 
-/// The string Twilio signs (§1.6 steps 1–2): the URL as called, then each parameter
-/// name in code-point order followed by each of its distinct values, sorted.
-fn signed_text(url: &str, params: &Params) -> String {
+/// What Twilio signs after the URL (§1.6 step 2): each parameter name in code-point
+/// order followed by each of its distinct values, sorted.
+fn params_text(params: &Params) -> String {
     let mut by_name: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (k, v) in params {
         by_name.entry(k).or_default().insert(v);
     }
-    let mut text = url.to_string();
+    let mut text = String::new();
     for (name, values) in by_name {
         for value in values {
             text.push_str(name);
@@ -120,11 +120,17 @@ fn signed_text(url: &str, params: &Params) -> String {
     text
 }
 
+/// The string Twilio signs: the URL as called, then the parameters.
+fn signed_text(url: &str, params_text: &str) -> String {
+    format!("{url}{params_text}")
+}
+
 /// `X-Twilio-Signature` for `url` and `params` under `auth_token` (what Twilio sends;
 /// used by `webhook-replay` and the tests).
 pub fn sign(url: &str, params: &Params, auth_token: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, auth_token.as_bytes());
-    base64_encode(hmac::sign(&key, signed_text(url, params).as_bytes()).as_ref())
+    let text = signed_text(url, &params_text(params));
+    base64_encode(hmac::sign(&key, text.as_bytes()).as_ref())
 }
 
 /// Checks `header` against the URL Twilio called (as given, without its port, and
@@ -145,9 +151,10 @@ pub fn verify(
         without_port(url),
         with_default_port(url),
     ];
+    let params = params_text(params);
     let verified = variants.iter().flatten().any(|u| {
         // ring's verify compares in constant time.
-        hmac::verify(&key, signed_text(u, params).as_bytes(), &tag).is_ok()
+        hmac::verify(&key, signed_text(u, &params).as_bytes(), &tag).is_ok()
     });
     if verified {
         Ok(())

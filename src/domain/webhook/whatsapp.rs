@@ -1,7 +1,6 @@
 //! WhatsApp Cloud API webhooks (PROVIDERS.md §3): a JSON POST signed with
 //! `X-Hub-Signature-256` (`sha256=` + hex HMAC-SHA256 of the raw body under the app
 //! secret), and the `GET` subscription handshake.
-use chrono::{DateTime, Utc};
 use ring::hmac;
 use serde::Deserialize;
 
@@ -90,17 +89,6 @@ struct Pricing {
     category: Option<String>,
 }
 
-fn timestamp(value: Option<&serde_json::Value>, at: &str) -> Result<DateTime<Utc>, Malformed> {
-    let seconds = match value {
-        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().ok(),
-        Some(serde_json::Value::Number(n)) => n.as_i64(),
-        _ => None,
-    };
-    seconds
-        .and_then(|s| DateTime::from_timestamp(s, 0))
-        .ok_or_else(|| Malformed(format!("{at}.timestamp must be Unix seconds")))
-}
-
 fn code_text(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.trim().to_string(),
@@ -114,6 +102,7 @@ pub fn map(body: &[u8]) -> Result<Mapped, Malformed> {
     let payload: Payload = serde_json::from_slice(body)
         .map_err(|e| Malformed(format!("the body is not a WhatsApp webhook payload: {e}")))?;
     let mut mapped = Mapped::default();
+    let mut hinted = std::collections::HashSet::new();
     for (e, entry) in payload.entry.iter().enumerate() {
         for (c, change) in entry.changes.iter().enumerate() {
             if change.field != "messages" {
@@ -129,7 +118,7 @@ pub fn map(body: &[u8]) -> Result<Mapped, Malformed> {
                 let id = super::required(status.id.as_deref(), &format!("{at}.id"))?;
                 let name = super::required(status.status.as_deref(), &format!("{at}.status"))?
                     .to_ascii_lowercase();
-                let occurred_at = timestamp(status.timestamp.as_ref(), &at)?;
+                let occurred_at = super::unix_seconds(status.timestamp.as_ref(), &at)?;
                 let Some(mapped_status) = STATUSES
                     .iter()
                     .find(|(n, _)| *n == name)
@@ -164,7 +153,9 @@ pub fn map(body: &[u8]) -> Result<Mapped, Malformed> {
                             .find(|(n, _)| n.eq_ignore_ascii_case(c))
                     })
                     .map(|(_, c)| *c)
+                    && hinted.insert(id)
                 {
+                    // Every status of a message repeats its pricing: one hint a message.
                     mapped.categories.push((id.to_string(), category));
                 }
                 mapped.events.push(EventDraft {

@@ -66,24 +66,26 @@ pub fn new_sendgrid_key() -> anyhow::Result<(String, String)> {
     ))
 }
 
-/// The headers a provider would send with `body`.
-fn headers(signer: &Signer, body: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+/// The content type a provider posts its callbacks with.
+fn content_type(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Twilio => "application/x-www-form-urlencoded",
+        Provider::WhatsApp | Provider::SendGrid => "application/json",
+    }
+}
+
+/// The signature headers a provider would send with `body`.
+fn signature_headers(signer: &Signer, body: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
     use base64::Engine;
     Ok(match signer {
         Signer::Twilio { auth_token, url } => {
             let params = twilio::decode_form(body.as_bytes());
-            vec![
-                ("content-type", "application/x-www-form-urlencoded".into()),
-                ("x-twilio-signature", twilio::sign(url, &params, auth_token)),
-            ]
+            vec![("x-twilio-signature", twilio::sign(url, &params, auth_token))]
         }
-        Signer::WhatsApp { app_secret } => vec![
-            ("content-type", "application/json".into()),
-            (
-                "x-hub-signature-256",
-                whatsapp::sign(body.as_bytes(), app_secret),
-            ),
-        ],
+        Signer::WhatsApp { app_secret } => vec![(
+            "x-hub-signature-256",
+            whatsapp::sign(body.as_bytes(), app_secret),
+        )],
         Signer::SendGrid { key } => {
             let timestamp = chrono::Utc::now().timestamp().to_string();
             let mut message = timestamp.clone().into_bytes();
@@ -92,7 +94,6 @@ fn headers(signer: &Signer, body: &str) -> anyhow::Result<Vec<(&'static str, Str
                 .sign(&SystemRandom::new(), &message)
                 .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
             vec![
-                ("content-type", "application/json".into()),
                 (
                     "x-twilio-email-event-webhook-signature",
                     base64::engine::general_purpose::STANDARD.encode(signature.as_ref()),
@@ -100,7 +101,7 @@ fn headers(signer: &Signer, body: &str) -> anyhow::Result<Vec<(&'static str, Str
                 ("x-twilio-email-event-webhook-timestamp", timestamp),
             ]
         }
-        Signer::None => vec![("content-type", "application/json".into())],
+        Signer::None => Vec::new(),
     })
 }
 
@@ -133,8 +134,11 @@ pub async fn replay(
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let mut request = client.post(&endpoint).body(body.to_string());
-        for (name, value) in headers(signer, body)? {
+        let mut request = client
+            .post(&endpoint)
+            .header("content-type", content_type(provider))
+            .body(body.to_string());
+        for (name, value) in signature_headers(signer, body)? {
             request = request.header(name, value);
         }
         let response = request

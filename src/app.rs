@@ -64,6 +64,12 @@ impl RunningServer {
         (&mut self.task).await?
     }
 
+    /// Whether the background catch-up of this start (stored error categories brought
+    /// up to the current table, then the suppression backfill) has ended.
+    pub fn catch_up_finished(&self) -> bool {
+        self.jobs.as_ref().is_none_or(|j| j.catch_up_finished())
+    }
+
     /// Waits until the server ends on its own (an error); the server stays stoppable.
     pub async fn wait_ref(&mut self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         (&mut self.task).await?

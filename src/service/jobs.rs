@@ -114,6 +114,12 @@ impl Jobs {
         })
     }
 
+    /// Whether the once-per-start catch-up (recategorising, then the suppression
+    /// backfill) has ended.
+    pub fn catch_up_finished(&self) -> bool {
+        self.catch_up.is_finished()
+    }
+
     pub async fn stop(mut self) -> Result<(), JobSchedulerError> {
         self.catch_up.abort();
         self.scheduler.shutdown().await

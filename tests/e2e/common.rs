@@ -128,6 +128,14 @@ impl TestServer {
         let store = sentlog::app::open_store(&config).await.expect("open store");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = sentlog::app::start(&config, store, listener).await.unwrap();
+        // Tests start from a settled server: its start-up catch-up (recategorising,
+        // the suppression backfill) must not race what a test then writes or fakes.
+        for _ in 0..600 {
+            if server.catch_up_finished() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         // Lazy: a TLS server's test makes its own TLS channel.
         let channel = Channel::from_shared(format!("http://{}", server.addr))
             .unwrap()

@@ -1,5 +1,7 @@
 //! One connection type over both backends, and the r2d2 manager that opens it from a
 //! URL (`sqlite://FILE` or `postgres://...`), keeping the driver's own error text.
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -130,11 +132,78 @@ impl DbManager {
     }
 }
 
+/// A pooled connection, with what the pool needs to decide whether to check it
+/// before handing it out again.
+pub struct PooledDb {
+    conn: DbConn,
+    /// When the pool last took it back.
+    returned_at: Instant,
+    /// Its last use ended in an error, which may have been a lost server.
+    suspect: bool,
+}
+
+impl PooledDb {
+    /// The next checkout asks the database whether it is still there.
+    pub fn mark_suspect(&mut self) {
+        self.suspect = true;
+    }
+}
+
+impl std::ops::Deref for PooledDb {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledDb {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
+/// A connection back in the pool within this long, after a use that went well, is
+/// handed out again without a round trip to check it: under load that check (a
+/// `SELECT 1` each checkout) cost as much as a cheap query's own statement.
+const TRUSTED_FOR: Duration = Duration::from_secs(2);
+
 impl ManageConnection for DbManager {
-    type Connection = DbConn;
+    type Connection = PooledDb;
     type Error = ConnError;
 
-    fn connect(&self) -> Result<DbConn, ConnError> {
+    fn connect(&self) -> Result<PooledDb, ConnError> {
+        let conn = self.connect_db()?;
+        Ok(PooledDb {
+            conn,
+            returned_at: Instant::now(),
+            suspect: false,
+        })
+    }
+
+    /// A connection idle for a while, or whose last use failed, is checked; one just
+    /// given back after a good use is not (a server lost since then fails that call,
+    /// which marks it suspect, so the next checkout checks and replaces it).
+    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), ConnError> {
+        if !pooled.suspect && pooled.returned_at.elapsed() < TRUSTED_FOR {
+            return Ok(());
+        }
+        crate::with_conn!(&mut pooled.conn, c => c.batch_execute("SELECT 1").map_err(ConnError::from))?;
+        pooled.suspect = false;
+        Ok(())
+    }
+
+    /// A connection that comes back inside a transaction, or whose transaction could
+    /// not be rolled back (its server went away mid-transaction), is closed rather
+    /// than handed to the next caller.
+    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        pooled.returned_at = Instant::now();
+        std::thread::panicking() || crate::with_conn!(&mut pooled.conn, c => c.is_broken())
+    }
+}
+
+impl DbManager {
+    fn connect_db(&self) -> Result<DbConn, ConnError> {
         match self.backend {
             Backend::Postgres => {
                 let mut c = PgConnection::establish(&self.target)?;
@@ -161,18 +230,6 @@ impl ManageConnection for DbManager {
                 Ok(DbConn::Sqlite(c))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnError> {
-        crate::with_conn!(conn, c => c.batch_execute("SELECT 1").map_err(ConnError::from))
-    }
-
-    /// A connection that comes back inside a transaction, or whose transaction could
-    /// not be rolled back (its server went away mid-transaction), is closed rather
-    /// than handed to the next caller.
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        use diesel::r2d2::R2D2Connection;
-        std::thread::panicking() || crate::with_conn!(conn, c => c.is_broken())
     }
 }
 

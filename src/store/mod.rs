@@ -25,7 +25,7 @@ use std::time::Duration;
 use diesel::r2d2::{Pool, PooledConnection};
 
 use crate::with_conn;
-pub use connection::{Backend, DbConn, DbManager, WriteTransaction};
+pub use connection::{Backend, DbConn, DbManager, PooledDb, WriteTransaction};
 use dialect::Dialect;
 
 use crate::domain::suppression::AddressKey;
@@ -187,7 +187,7 @@ impl Store {
     /// Applies pending migrations (the binary embeds them).
     pub fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        let result = with_conn!(&mut *conn, c => c.migrate());
+        let result = with_conn!(&mut **conn, c => c.migrate());
         result?;
         drop(conn);
         self.refresh_statistics()
@@ -197,13 +197,13 @@ impl Store {
     /// counts can read the covering index alone, and refreshes statistics. The
     /// benchmark calls it after seeding (autovacuum is off on this machine kind).
     pub fn vacuum_after_bulk_load(&self) -> Result<(), StoreError> {
-        with_conn!(&mut *self.conn()?, c => c.vacuum_after_bulk_load())
+        with_conn!(&mut **self.conn()?, c => c.vacuum_after_bulk_load())
     }
 
     /// Writes every dirty page out now (a PostgreSQL CHECKPOINT, a SQLite WAL
     /// checkpoint), so a benchmark after a bulk load does not measure its write-back.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        with_conn!(&mut *self.conn()?, c => c.checkpoint())
+        with_conn!(&mut **self.conn()?, c => c.checkpoint())
     }
 
     /// Refreshes the planner's table statistics. SQLite never gathers them by itself:
@@ -215,13 +215,13 @@ impl Store {
     /// table planned with its first statistics slowed batch recording from ~6,000 to
     /// ~400 messages/s at 600,000 messages; ANALYZE samples, under a second at 1M.
     pub fn refresh_statistics(&self) -> Result<(), StoreError> {
-        with_conn!(&mut *self.conn()?, c => c.analyze())
+        with_conn!(&mut **self.conn()?, c => c.analyze())
     }
 
     /// Folds the tallies appended by writes into the settled ones (see
     /// `tallies::settle`); the server does it every 30 s.
     pub fn settle_tallies(&self) -> Result<(), StoreError> {
-        with_conn!(&mut *self.conn()?, c => c.settle_tallies())
+        with_conn!(&mut **self.conn()?, c => c.settle_tallies())
     }
 
     /// Runs blocking database work on the blocking pool.
@@ -235,7 +235,11 @@ impl Store {
             let mut conn = pool
                 .get()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if result.is_err() {
+                conn.mark_suspect();
+            }
+            result
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("database task ended: {e}")))?

@@ -940,7 +940,7 @@ async fn writers_of_many_statements_never_deadlock_on_tallies(db: TestDb) {
                     let run = |c: &mut dyn FnMut(&str) -> Result<(), diesel::result::Error>| {
                         statements.iter().try_for_each(|s| c(s))
                     };
-                    let result: Result<(), diesel::result::Error> = match &mut *conn {
+                    let result: Result<(), diesel::result::Error> = match &mut **conn {
                         DbConn::Pg(c) => c.write_transaction(|c| run(&mut |s| c.batch_execute(s))),
                         DbConn::Sqlite(c) => {
                             c.write_transaction(|c| run(&mut |s| c.batch_execute(s)))
@@ -1291,7 +1291,7 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
     let store = server.store().clone();
     let plans = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn().unwrap();
-        if let sentlog::store::DbConn::Pg(c) = &mut *conn {
+        if let sentlog::store::DbConn::Pg(c) = &mut **conn {
             // A one-row table is cheaper to scan: ask which index the planner would use.
             use diesel::connection::SimpleConnection;
             c.batch_execute("SET enable_seqscan = off").unwrap();
@@ -1309,7 +1309,7 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
                 sentlog::store::messages::explain_list(&mut conn, &q).unwrap(),
             ));
         }
-        if let sentlog::store::DbConn::Pg(c) = &mut *conn {
+        if let sentlog::store::DbConn::Pg(c) = &mut **conn {
             use diesel::connection::SimpleConnection;
             c.batch_execute("RESET enable_seqscan").unwrap();
         }

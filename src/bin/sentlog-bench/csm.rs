@@ -14,9 +14,10 @@ use sentlog::proto;
 use sentlog::proto::reconciliation_service_client::ReconciliationServiceClient;
 use sentlog::store::Store;
 
+use crate::measure::{composed_limit, floor};
 use crate::report::Table;
 use crate::server::ServerProcess;
-use crate::timing::concurrent_within;
+use crate::timing::{Timing, concurrent_within};
 use crate::{CLIENTS, QUERY_BUDGET};
 
 /// The biggest demo hotel: the one whose CSM reads cost the most.
@@ -36,7 +37,7 @@ pub fn csm_signal(
         // The demo and its pass are there already: measure the reads again.
         store.refresh_statistics()?;
         let mut server = ServerProcess::start(database_url)?;
-        let result = runtime.block_on(reads(&server, calls, table));
+        let result = runtime.block_on(reads(store, &server, calls, table));
         table.add(
             "server peak resident memory (MB)",
             format!("{:.0}", server.peak_rss_mb()),
@@ -110,7 +111,7 @@ pub fn csm_signal(
     );
 
     let mut server = ServerProcess::start(database_url)?;
-    let result = runtime.block_on(reads(&server, calls, table));
+    let result = runtime.block_on(reads(store, &server, calls, table));
     table.add(
         "server peak resident memory (MB)",
         format!("{:.0}", server.peak_rss_mb()),
@@ -138,16 +139,24 @@ fn open_flags(store: &Store) -> anyhow::Result<HashSet<(String, String)>> {
     }
 }
 
-/// ListFlags' first page and ListArrivals (3 and 30 days), 8 clients.
-async fn reads(server: &ServerProcess, calls: usize, table: &mut Table) -> anyhow::Result<()> {
+/// ListFlags' first page and ListArrivals (3 and 30 days), 8 clients, each beside
+/// the store's own statements for it called straight through the pool (no gRPC, no
+/// service) and the composed limit of those and a no-op gRPC call.
+async fn reads(
+    store: &Store,
+    server: &ServerProcess,
+    calls: usize,
+    table: &mut Table,
+) -> anyhow::Result<()> {
     let mut channels = Vec::with_capacity(CLIENTS);
     for _ in 0..CLIENTS {
         channels.push(server.channel().await?);
     }
+    let floor = floor(&channels, calls, table).await?;
     // The queue first: the wide arrival windows that follow read hundreds of
     // thousands of rows and leave the caches cold for it.
     let ch = channels.clone();
-    let t = concurrent_within(calls, QUERY_BUDGET, move |client, _| {
+    let grpc = concurrent_within(calls, QUERY_BUDGET, move |client, _| {
         let mut c = ReconciliationServiceClient::new(ch[client].clone());
         async move {
             c.list_flags(proto::ListFlagsRequest {
@@ -163,9 +172,26 @@ async fn reads(server: &ServerProcess, calls: usize, table: &mut Table) -> anyho
         }
     })
     .await?;
-    table.add(
-        "ListFlags, first page of the open queue by urgency (50): p50 / p99 ms, calls/s",
-        format!("{:.1} / {:.1}, {:.0}", t.p50, t.p99, t.per_second),
+    let st = store.clone();
+    let plain = concurrent_within(calls, QUERY_BUDGET, move |_, _| {
+        let st = st.clone();
+        async move {
+            let query = FlagQuery {
+                states: vec![FlagState::Open, FlagState::Acknowledged],
+                ..FlagQuery::default()
+            };
+            st.run(move |c| sentlog::store::flags::list(c, &query, None, 51))
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    report(
+        table,
+        "ListFlags, first page of the open queue by urgency (50)",
+        &grpc,
+        &plain,
+        floor,
     );
     let today = Utc::now().date_naive();
     for (name, from, to) in [
@@ -181,7 +207,7 @@ async fn reads(server: &ServerProcess, calls: usize, table: &mut Table) -> anyho
         ),
     ] {
         let ch = channels.clone();
-        let t = concurrent_within(calls, QUERY_BUDGET, move |client, _| {
+        let grpc = concurrent_within(calls, QUERY_BUDGET, move |client, _| {
             let mut c = ReconciliationServiceClient::new(ch[client].clone());
             async move {
                 let r = c
@@ -199,10 +225,54 @@ async fn reads(server: &ServerProcess, calls: usize, table: &mut Table) -> anyho
             }
         })
         .await?;
-        table.add(
-            format!("{name} ({HOTEL}, page of 50): p50 / p99 ms, calls/s"),
-            format!("{:.1} / {:.1}, {:.0}", t.p50, t.p99, t.per_second),
+        // The three reads ListArrivals makes, in one checkout as it does.
+        let st = store.clone();
+        let plain = concurrent_within(calls, QUERY_BUDGET, move |_, _| {
+            let st = st.clone();
+            async move {
+                st.run(move |c| {
+                    let found = sentlog::store::messages::arriving(c, HOTEL, from, to)?;
+                    let mut keys: Vec<String> = found
+                        .iter()
+                        .map(sentlog::domain::arrival::stay_key)
+                        .collect();
+                    keys.sort();
+                    keys.dedup();
+                    sentlog::store::flags::open_by_stay(c, HOTEL, &keys)?;
+                    sentlog::store::guests::arriving(c, HOTEL, from, to)
+                })
+                .await?;
+                Ok(())
+            }
+        })
+        .await?;
+        report(
+            table,
+            &format!("{name} ({HOTEL}, page of 50)"),
+            &grpc,
+            &plain,
+            floor,
         );
     }
     Ok(())
+}
+
+/// One CSM read's row: its latency and calls/s, the store's statements' calls/s, and
+/// the ratio to the composed limit.
+fn report(table: &mut Table, name: &str, grpc: &Timing, plain: &Timing, floor: f64) {
+    let limit = composed_limit(plain.per_second, floor);
+    table.add(
+        format!(
+            "{name}: p50 / p99 ms, calls/s; the store's statements alone calls/s; composed limit calls/s; ratio to it"
+        ),
+        format!(
+            "{:.1} / {:.1}, {:.0}; {:.0}; {:.0}; {:.2}",
+            grpc.p50,
+            grpc.p99,
+            grpc.per_second,
+            plain.per_second,
+            limit,
+            grpc.per_second / limit
+        ),
+    );
 }

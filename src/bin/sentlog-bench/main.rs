@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000)]
     messages: usize,
     /// Calls per client for each query measure (8 clients).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 100)]
     calls: usize,
     /// Measure an already seeded database again instead of seeding.
     #[arg(long)]

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=build.rs");
+    // The binary embeds the migrations (diesel's embed_migrations!): a new one must
+    // rebuild it, not leave a binary that silently lacks it.
+    println!("cargo:rerun-if-changed=migrations");
 
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     let include = protoc_bin_vendored::include_path()?;

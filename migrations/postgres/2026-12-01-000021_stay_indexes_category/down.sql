@@ -1,0 +1,9 @@
+DROP INDEX messages_hotel_check_in;
+DROP INDEX messages_hotel_check_out;
+DROP INDEX messages_hotel_status_channel_check_in;
+CREATE INDEX messages_hotel_check_in ON messages (hotel_id, check_in_date, created_at, id)
+    INCLUDE (channel, status, error_category);
+CREATE INDEX messages_hotel_check_out ON messages (hotel_id, check_out_date, created_at, id)
+    INCLUDE (channel, status, error_category);
+CREATE INDEX messages_hotel_status_channel_check_in
+    ON messages (hotel_id, status, channel, check_in_date, created_at, id, error_category);

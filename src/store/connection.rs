@@ -194,7 +194,8 @@ impl ManageConnection for DbManager {
 
     /// A connection that comes back inside a transaction, or whose transaction could
     /// not be rolled back (its server went away mid-transaction), is closed rather
-    /// than handed to the next caller.
+    /// than handed to the next caller. r2d2 asks this as it takes a connection back,
+    /// its only hook there, so the return time is noted here for `is_valid`.
     fn has_broken(&self, pooled: &mut PooledDb) -> bool {
         use diesel::r2d2::R2D2Connection;
         pooled.returned_at = Instant::now();

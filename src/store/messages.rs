@@ -589,6 +589,17 @@ fn has_stay_range(q: &MessageQuery) -> bool {
         .any(|r| r.from.is_some() || r.to.is_some())
 }
 
+/// Whether a page of `q` reads its rows in the statement that walks the filter's
+/// index, instead of picking ids first. SQLite, without a stay range: it walks the
+/// filter's index in page order and stops at the page. PostgreSQL keeps the two
+/// steps: asked for whole rows it prices a walk of messages_created (all hotels, in
+/// heap order) below the filter's own index, and when the newest messages belong to
+/// other hotels a big hotel's SMS page took 125 ms instead of 11; the ids alone come
+/// from the filter's index only.
+fn reads_rows_in_one_step(conn: &DbConn, q: &MessageQuery) -> bool {
+    conn.backend() == super::Backend::Sqlite && !has_stay_range(q)
+}
+
 /// The rows of one page of `q` (campaign names already resolved), newest first.
 ///
 /// The page's ids are chosen first, from an index alone where one covers the filter,
@@ -603,20 +614,14 @@ fn page_rows(
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let sort_matches = sorts_matches(conn, q);
-    if conn.backend() == super::Backend::Sqlite && !has_stay_range(q) {
-        // SQLite walks the filter's index in page order and stops at the page: rows
-        // straight away, with no second look-up of each id. PostgreSQL keeps the
-        // two steps: asked for whole rows it prices a walk of messages_created (all
-        // hotels, in heap order) below the filter's own index, and when the newest
-        // messages belong to other hotels a big hotel's SMS page took 125 ms instead
-        // of 11; the ids alone come from the filter's index only.
+    if reads_rows_in_one_step(conn, q) {
         return Ok(
             with_conn!(conn, c => page_query!(q, names, cursor, limit, false)
             .select(MessageRow::as_select())
             .load(c)?),
         );
     }
+    let sort_matches = sorts_matches(conn, q);
     Ok(with_conn!(conn, c => {
         let ids = page_query!(q, names, cursor, limit, sort_matches).select(messages::id);
         messages::table
@@ -772,24 +777,24 @@ pub fn explain_list(conn: &mut DbConn, q: &MessageQuery) -> Result<Vec<String>, 
     let names = campaign_names(conn, q)?;
     let names = names.as_ref();
     let sort_matches = sorts_matches(conn, q);
-    // The statement that picks the page: its ids, or on SQLite without a stay range
-    // its rows (see `page_rows`).
+    let one_step = reads_rows_in_one_step(conn, q);
+    // The statement that picks the page, as `page_rows` runs it: its rows or its ids.
     macro_rules! plan {
-        ($c:expr, $explain:path, $rows:ty, $detail:expr, $one_step:expr) => {{
+        ($c:expr, $explain:path, $rows:ty, $detail:expr) => {{
             let c = $c;
             let page = page_query!(q, names, None::<&Cursor>, 51, sort_matches);
-            let rows: Vec<$rows> = match has_stay_range(q) || !$one_step {
-                true => $explain(page.select(messages::id)).load(c)?,
-                false => $explain(page.select(MessageRow::as_select())).load(c)?,
+            let rows: Vec<$rows> = match one_step {
+                true => $explain(page.select(MessageRow::as_select())).load(c)?,
+                false => $explain(page.select(messages::id)).load(c)?,
             };
             rows.into_iter().map($detail).collect()
         }};
     }
     Ok(match conn {
-        DbConn::Pg(c) => plan!(c, Explain::postgres, String, |line| line, false),
+        DbConn::Pg(c) => plan!(c, Explain::postgres, String, |line| line),
         DbConn::Sqlite(c) => {
             let detail = |(_, _, _, detail): (i32, i32, i32, String)| detail;
-            plan!(c, Explain::sqlite, (i32, i32, i32, String), detail, true)
+            plan!(c, Explain::sqlite, (i32, i32, i32, String), detail)
         }
     })
 }

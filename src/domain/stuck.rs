@@ -50,6 +50,52 @@ impl StuckAfter {
     }
 }
 
+/// What a silent message's clock counts from, for the statuses that can be stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// SENT: since its last status change (no news since).
+    StatusChanged,
+    /// PENDING, VALIDATED: since it was due, its `scheduled_at` else its `created_at`.
+    Due,
+}
+
+impl Clock {
+    /// The statuses that can be stuck, in code order.
+    pub const STATUSES: [MessageStatus; 3] = [
+        MessageStatus::Pending,
+        MessageStatus::Validated,
+        MessageStatus::Sent,
+    ];
+
+    pub fn of(status: MessageStatus) -> Option<Clock> {
+        match status {
+            MessageStatus::Sent => Some(Clock::StatusChanged),
+            MessageStatus::Pending | MessageStatus::Validated => Some(Clock::Due),
+            _ => None,
+        }
+    }
+}
+
+/// The (status, channel) pairs that can hold stuck messages among those a filter on
+/// `statuses` and `channels` keeps (empty: any). Counting each pair alone makes each
+/// count one range of one index: stuck messages accumulate for as long as a
+/// provider never reports, and one scan over an OR of every branch read each of them
+/// from the table.
+pub fn branches(statuses: &[MessageStatus], channels: &[Channel]) -> Vec<(MessageStatus, Channel)> {
+    let kept_status = |s: &MessageStatus| statuses.is_empty() || statuses.contains(s);
+    let kept_channel = |c: &Channel| channels.is_empty() || channels.contains(c);
+    Clock::STATUSES
+        .into_iter()
+        .filter(kept_status)
+        .flat_map(|s| {
+            Channel::ALL
+                .into_iter()
+                .filter(kept_channel)
+                .map(move |c| (s, c))
+        })
+        .collect()
+}
+
 /// Per channel, the instant a silent message's clock must have started before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StuckSince {
@@ -69,12 +115,9 @@ impl StuckSince {
 
     /// When a message's silence started, for the statuses that can be stuck.
     pub fn clock(m: &Message) -> Option<DateTime<Utc>> {
-        match m.status {
-            MessageStatus::Sent => Some(m.status_changed_at),
-            MessageStatus::Pending | MessageStatus::Validated => {
-                Some(m.scheduled_at.unwrap_or(m.created_at))
-            }
-            _ => None,
+        match Clock::of(m.status)? {
+            Clock::StatusChanged => Some(m.status_changed_at),
+            Clock::Due => Some(m.scheduled_at.unwrap_or(m.created_at)),
         }
     }
 
@@ -128,6 +171,33 @@ mod tests {
     }
 
     proptest! {
+        /// A message is stuck only if its own (status, channel) is one of the branches
+        /// of any filter that keeps it: counting branch by branch loses none.
+        #[test]
+        fn branches_cover_every_stuck_message_a_filter_keeps(
+            channel in 0usize..3, status in 0usize..9, changed in 0i64..100, now in 0i64..200,
+            statuses in proptest::collection::vec(0usize..9, 0..4),
+            channels in proptest::collection::vec(0usize..3, 0..3),
+        ) {
+            let rule = StuckAfter::default();
+            let m = message(Channel::ALL[channel], MessageStatus::ALL[status], changed);
+            let statuses: Vec<MessageStatus> = statuses.into_iter().map(|i| MessageStatus::ALL[i]).collect();
+            let channels: Vec<Channel> = channels.into_iter().map(|i| Channel::ALL[i]).collect();
+            let kept = (statuses.is_empty() || statuses.contains(&m.status))
+                && (channels.is_empty() || channels.contains(&m.channel));
+            let branches = branches(&statuses, &channels);
+            if kept && rule.is_stuck(&m, at(now)) {
+                prop_assert!(branches.contains(&(m.status, m.channel)));
+            }
+            // Each branch is kept by the filter and can be stuck; none repeats.
+            for (i, (s, c)) in branches.iter().enumerate() {
+                prop_assert!(Clock::of(*s).is_some());
+                prop_assert!(statuses.is_empty() || statuses.contains(s));
+                prop_assert!(channels.is_empty() || channels.contains(c));
+                prop_assert!(!branches[..i].contains(&(*s, *c)));
+            }
+        }
+
         /// Time only makes a silent message more stuck, never less.
         #[test]
         fn stuck_stays_stuck_as_time_passes(

@@ -5,6 +5,7 @@ use diesel::sql_types::{Bool, Date, Integer, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::fragments::{filter_in, row_after, static_sql};
 use super::rows::FlagRow;
 use super::schema::flags;
 use super::{DbConn, StoreError, WriteTransaction};
@@ -189,12 +190,10 @@ pub fn list(
     };
     let rows: Vec<FlagRow> = with_conn!(conn, c => {
         let mut query = flags::table.into_boxed();
-        if !q.hotel_ids.is_empty() {
-            query = query.filter(flags::hotel_id.eq_any(q.hotel_ids.clone()));
-        }
+        query = filter_in!(query, flags::hotel_id, q.hotel_ids.as_slice());
         if q.states == [FlagState::Open, FlagState::Acknowledged] {
             // Literal, so that the partial indexes of the open queue apply.
-            query = query.filter(diesel::dsl::sql::<Bool>("state IN (1, 2)"));
+            query = query.filter(static_sql::<Bool>("state IN (1, 2)"));
         } else if !q.states.is_empty() {
             query = query.filter(flags::state.eq_any(q.states.iter().map(|s| s.code()).collect::<Vec<_>>()));
         }
@@ -222,29 +221,24 @@ pub fn list(
         match q.order {
             FlagOrder::Oldest => {
                 if let Some(cur) = cursor {
-                    query = query.filter(
-                        diesel::dsl::sql::<Bool>("(created_at, id) > (")
-                            .bind::<Timestamp, _>(to_db(cur.at))
-                            .sql(", ")
-                            .bind::<Text, _>(cur.id.clone())
-                            .sql(")"),
-                    );
+                    query = query.filter(row_after(
+                        (flags::created_at, flags::id),
+                        (to_db(cur.at).into_sql::<Timestamp>(), cur.id.clone().into_sql::<Text>()),
+                    ));
                 }
                 query = query.order((flags::created_at.asc(), flags::id.asc()));
             }
             FlagOrder::Urgency => {
                 if let (Some(cur), Some((priority, day, id))) = (cursor, &urgency) {
-                    query = query.filter(
-                        diesel::dsl::sql::<Bool>("(priority, queue_check_in, created_at, id) > (")
-                            .bind::<Integer, _>(*priority)
-                            .sql(", ")
-                            .bind::<Date, _>(*day)
-                            .sql(", ")
-                            .bind::<Timestamp, _>(to_db(cur.at))
-                            .sql(", ")
-                            .bind::<Text, _>(id.clone())
-                            .sql(")"),
-                    );
+                    query = query.filter(row_after(
+                        (flags::priority, flags::queue_check_in, flags::created_at, flags::id),
+                        (
+                            (*priority).into_sql::<Integer>(),
+                            (*day).into_sql::<Date>(),
+                            to_db(cur.at).into_sql::<Timestamp>(),
+                            id.clone().into_sql::<Text>(),
+                        ),
+                    ));
                 }
                 query = query.order((
                     flags::priority.asc(),

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamp};
+use diesel::sql_types::{Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::fragments::{filter_in, row_before, static_sql};
 use super::rows::HistoryRow;
 use super::schema::{campaigns, messages};
 use super::status_events::insert_history;
@@ -22,7 +23,7 @@ use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, Message, MessageCategory, MessageStatus, NewMessage};
 use crate::domain::page::{Cursor, truncate_micros};
 use crate::domain::status::{StatusReport, StatusState};
-use crate::domain::stuck::StuckSince;
+use crate::domain::stuck::{self, StuckSince};
 use crate::domain::suppression::AddressKey;
 use crate::with_conn;
 
@@ -373,49 +374,22 @@ macro_rules! matching {
     ($base:expr, $q:expr, $names:expr) => {{
         let q: &MessageQuery = $q;
         let mut query = $base.into_boxed();
-        // One value is an equality, not `= ANY(array)`: PostgreSQL (before 17) cannot
-        // walk an index in page order past an array condition, so it would sort every
-        // match (a big hotel's SMS page: 27 ms instead of 2 at 1,000,000 messages).
-        match q.hotel_ids.as_slice() {
-            [] => {}
-            [one] => query = query.filter(messages::hotel_id.eq(one.clone())),
-            many => query = query.filter(messages::hotel_id.eq_any(many.to_vec())),
-        }
-        if !q.phone_forms.is_empty() {
-            query = query.filter(messages::recipient_phone.eq_any(q.phone_forms.clone()));
-        }
+        query = filter_in!(query, messages::hotel_id, q.hotel_ids.as_slice());
+        query = filter_in!(query, messages::recipient_phone, q.phone_forms.as_slice());
         if let Some(names) = $names {
             query = match names.as_slice() {
-                [one] => query.filter(messages::campaign_name.eq(one.clone())),
-                many => query.filter(messages::campaign_name.eq_any(many.to_vec())),
+                // The searched name is in no campaign: nothing matches.
+                [] => query.filter(messages::campaign_name.eq_any(Vec::<String>::new())),
+                some => filter_in!(query, messages::campaign_name, some),
             };
         }
-        if !q.campaign_ids.is_empty() {
-            query = match q.campaign_ids.as_slice() {
-                [one] => query.filter(messages::campaign_id.eq(one.clone())),
-                many => query.filter(messages::campaign_id.eq_any(many.to_vec())),
-            };
-        }
+        query = filter_in!(query, messages::campaign_id, q.campaign_ids.as_slice());
         query = within_dates!(query, messages::check_in_date, q.check_in);
         query = within_dates!(query, messages::check_out_date, q.check_out);
-        match q.channels.as_slice() {
-            [] => {}
-            [one] => query = query.filter(messages::channel.eq(one.code())),
-            many => {
-                query = query.filter(
-                    messages::channel.eq_any(many.iter().map(|c| c.code()).collect::<Vec<i32>>()),
-                )
-            }
-        }
-        match q.statuses.as_slice() {
-            [] => {}
-            [one] => query = query.filter(messages::status.eq(one.code())),
-            many => {
-                query = query.filter(
-                    messages::status.eq_any(many.iter().map(|s| s.code()).collect::<Vec<i32>>()),
-                )
-            }
-        }
+        let channels: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
+        query = filter_in!(query, messages::channel, channels.as_slice());
+        let statuses: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
+        query = filter_in!(query, messages::status, statuses.as_slice());
         if let Some(t) = q.created_after {
             query = query.filter(messages::created_at.ge(to_db(t)));
         }
@@ -431,14 +405,10 @@ macro_rules! matching {
         if let Some(p) = &q.provider_message_id {
             query = query.filter(messages::provider_message_id.eq(p.clone()));
         }
-        if !q.categories.is_empty() {
-            let codes: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
-            query = query.filter(messages::category.eq_any(codes));
-        }
-        if !q.error_categories.is_empty() {
-            let codes: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
-            query = query.filter(messages::error_category.eq_any(codes));
-        }
+        let kinds: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
+        query = filter_in!(query, messages::category, kinds.as_slice());
+        let errors: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
+        query = filter_in!(query, messages::error_category, errors.as_slice());
         if let Some(since) = &q.stuck {
             query = query.filter(stuck_condition!(since));
         }
@@ -552,17 +522,17 @@ macro_rules! page_query {
         let mut query = matching!(messages::table, $q, $names);
         if let Some(cur) = $cursor {
             // Row-value comparison: one index range on (created_at, id) on both backends.
-            query = query.filter(
-                diesel::dsl::sql::<Bool>("(created_at, id) < (")
-                    .bind::<Timestamp, _>(to_db(cur.at))
-                    .sql(", ")
-                    .bind::<Text, _>(cur.id.clone())
-                    .sql(")"),
-            );
+            query = query.filter(row_before(
+                (messages::created_at, messages::id),
+                (
+                    to_db(cur.at).into_sql::<Timestamp>(),
+                    cur.id.clone().into_sql::<Text>(),
+                ),
+            ));
         }
         let query = match $sort_matches {
             true => query.order((
-                diesel::dsl::sql::<Timestamp>("created_at + interval '0 seconds'").desc(),
+                static_sql::<Timestamp>("created_at + interval '0 seconds'").desc(),
                 messages::id.desc(),
             )),
             false => query.order((messages::created_at.desc(), messages::id.desc())),
@@ -663,18 +633,42 @@ pub fn count(
     let mut counts = Counts::from_groups(groups);
     counts.stuck = match (q.stuck, stuck_now) {
         (Some(_), _) => counts.total,
-        (None, Some(since)) => {
-            let q = MessageQuery {
-                stuck: Some(since),
-                ..q.clone()
-            };
-            with_conn!(conn, c => matching!(messages::table, &q, names)
-                .select(count_star())
-                .first::<i64>(c)?)
-        }
+        (None, Some(since)) => count_stuck(conn, q, names, &since)?,
         (None, None) => 0,
     };
     Ok(counts)
+}
+
+/// How many of `q`'s messages (campaign names resolved) are stuck at `since`: one
+/// count per (status, channel) that can be stuck and that `q` keeps, each one range
+/// of `messages_stuck_sent` or `messages_stuck_waiting`, read from the index alone
+/// where `q` asks nothing else. One count over the OR of every branch read each
+/// stuck message from the table: a big hotel's SMS count took 683 ms at 1,000,000
+/// messages, as a SENT message a provider never reports on stays stuck.
+fn count_stuck(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    names: Option<&Vec<String>>,
+    since: &StuckSince,
+) -> Result<i64, StoreError> {
+    let mut stuck = 0;
+    for (status, channel) in stuck::branches(&q.statuses, &q.channels) {
+        let branch = MessageQuery {
+            statuses: vec![status],
+            channels: vec![channel],
+            ..q.clone()
+        };
+        let before = to_db(since.of(channel));
+        stuck += with_conn!(conn, c => {
+            let query = matching!(messages::table, &branch, names);
+            let query = match stuck::Clock::of(status) {
+                Some(stuck::Clock::StatusChanged) => query.filter(messages::status_changed_at.lt(before)),
+                _ => query.filter(coalesce(messages::scheduled_at, messages::created_at).lt(before)),
+            };
+            query.select(count_star()).first::<i64>(c)?
+        });
+    }
+    Ok(stuck)
 }
 
 /// The hotel's messages whose check-in falls in `[from, to]` (the stay-date index).

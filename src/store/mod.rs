@@ -6,6 +6,7 @@ pub mod dialect;
 pub mod erasure;
 pub mod explain;
 pub mod flags;
+pub mod fragments;
 pub mod guests;
 pub mod messages;
 pub mod parking;

@@ -1,9 +1,10 @@
 //! Reconciliation run records, with each hotel's share of a pass.
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamp};
+use diesel::sql_types::{Text, Timestamp};
 
 use super::connection::{from_db, to_db};
+use super::fragments::row_before;
 use super::schema::reconciliation_run_hotels as run_hotels;
 use super::schema::reconciliation_runs as runs;
 use super::{DbConn, StoreError, WriteTransaction};
@@ -143,13 +144,10 @@ pub fn list(
             );
         }
         if let Some(cur) = cursor {
-            q = q.filter(
-                diesel::dsl::sql::<Bool>("(started_at, id) < (")
-                    .bind::<Timestamp, _>(to_db(cur.at))
-                    .sql(", ")
-                    .bind::<Text, _>(cur.id.clone())
-                    .sql(")"),
-            );
+            q = q.filter(row_before(
+                (runs::started_at, runs::id),
+                (to_db(cur.at).into_sql::<Timestamp>(), cur.id.clone().into_sql::<Text>()),
+            ));
         }
         let rows: Vec<RunRow> = q
             .order((runs::started_at.desc(), runs::id.desc()))

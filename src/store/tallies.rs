@@ -5,6 +5,7 @@
 use diesel::dsl::sum;
 use diesel::prelude::*;
 
+use super::fragments::filter_in;
 use super::schema::message_tallies as t;
 use super::{DbConn, StoreError};
 use crate::domain::day_split::WholeDays;
@@ -47,11 +48,7 @@ pub fn count(
             .group_by((t::status, t::channel, t::error_category, t::category))
             .select((t::status, t::channel, t::error_category, t::category, sum(t::messages)))
             .into_boxed();
-        match q.hotel_ids.as_slice() {
-            [] => {}
-            [one] => query = query.filter(t::hotel_id.eq(one.clone())),
-            many => query = query.filter(t::hotel_id.eq_any(many.to_vec())),
-        }
+        query = filter_in!(query, t::hotel_id, q.hotel_ids.as_slice());
         if let Some(d) = days.from {
             query = query.filter(t::day.ge(d));
         }
@@ -59,23 +56,17 @@ pub fn count(
             query = query.filter(t::day.lt(d));
         }
         if let Some(names) = names {
-            query = query.filter(t::campaign_name.eq_any(names.to_vec()));
+            query = match names.as_slice() {
+                // The searched name is in no campaign: nothing matches.
+                [] => query.filter(t::campaign_name.eq_any(Vec::<String>::new())),
+                some => filter_in!(query, t::campaign_name, some),
+            };
         }
-        if !q.campaign_ids.is_empty() {
-            query = query.filter(t::campaign_id.eq_any(q.campaign_ids.clone()));
-        }
-        if !channels.is_empty() {
-            query = query.filter(t::channel.eq_any(channels.clone()));
-        }
-        if !statuses.is_empty() {
-            query = query.filter(t::status.eq_any(statuses.clone()));
-        }
-        if !categories.is_empty() {
-            query = query.filter(t::error_category.eq_any(categories.clone()));
-        }
-        if !kinds.is_empty() {
-            query = query.filter(t::category.eq_any(kinds.clone()));
-        }
+        query = filter_in!(query, t::campaign_id, q.campaign_ids.as_slice());
+        query = filter_in!(query, t::channel, channels.as_slice());
+        query = filter_in!(query, t::status, statuses.as_slice());
+        query = filter_in!(query, t::error_category, categories.as_slice());
+        query = filter_in!(query, t::category, kinds.as_slice());
         query.load(c)?
     });
     Ok(rows

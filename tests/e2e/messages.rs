@@ -22,6 +22,7 @@ backend_tests!(
     get_message_finds_or_says_not_found,
     every_filter_is_served_by_an_index,
     date_ranges_page_like_any_filter,
+    next_pages_are_prepared_once,
 );
 
 async fn records_idempotently(db: TestDb) {
@@ -1391,6 +1392,103 @@ async fn date_ranges_page_like_any_filter(db: TestDb) {
         let got = list_all(&mut client, filter, 4).await;
         let got: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(got, expected, "{from}..{to}");
+    }
+    server.stop().await;
+}
+
+/// Each shape of list statement is prepared once per connection and then reused: next
+/// pages (a keyset cursor) and stay-date ranges too, which once held raw SQL that
+/// diesel never caches, so every call parsed and planned them again.
+async fn next_pages_are_prepared_once(db: TestDb) {
+    use diesel::Connection;
+    use diesel::connection::InstrumentationEvent;
+    use sentlog::domain::filter::{FilterDraft, MessageQuery};
+    use sentlog::domain::page::Cursor;
+    use std::sync::{Arc, Mutex};
+
+    let url = db.url.clone();
+    let server = TestServer::start(db).await;
+    let mut batch = Vec::new();
+    for i in 0..6 {
+        let mut m = new_message("h1", &format!("e{i}"), "+33612345678");
+        m.check_in_date = format!("2026-12-0{}", i + 1);
+        batch.push(m);
+    }
+    record(&mut server.messages(), batch).await;
+    let (cached, started, pages) = tokio::task::spawn_blocking(move || {
+        let store = sentlog::store::Store::open(&url, 1, 5_000).unwrap();
+        let mut conn = store.conn().unwrap();
+        let cached: Arc<Mutex<Vec<String>>> = Default::default();
+        let started: Arc<Mutex<Vec<String>>> = Default::default();
+        let (c, s) = (cached.clone(), started.clone());
+        let watch = move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::CacheQuery { sql, .. } => c.lock().unwrap().push(sql.to_string()),
+            InstrumentationEvent::StartQuery { query, .. } => {
+                s.lock().unwrap().push(query.to_string())
+            }
+            _ => {}
+        };
+        match &mut **conn {
+            sentlog::store::DbConn::Pg(c) => c.set_instrumentation(watch),
+            sentlog::store::DbConn::Sqlite(c) => c.set_instrumentation(watch),
+        }
+        let hotel = FilterDraft {
+            hotel_ids: vec!["h1".into()],
+            ..Default::default()
+        };
+        let stay = FilterDraft {
+            check_in_from: "2026-12-01".into(),
+            check_in_to: "2026-12-05".into(),
+            ..hotel.clone()
+        };
+        let mut pages = Vec::new();
+        for draft in [hotel, stay] {
+            let q = MessageQuery::build(
+                draft,
+                &Default::default(),
+                sentlog::domain::stuck::StuckAfter::default().since(chrono::Utc::now()),
+            )
+            .unwrap();
+            let first = sentlog::store::messages::list(&mut conn, &q, None, 2).unwrap();
+            let last = first.last().unwrap();
+            let cursor = Cursor {
+                at: last.created_at,
+                id: last.id.clone(),
+            };
+            for _ in 0..3 {
+                let next = sentlog::store::messages::list(&mut conn, &q, Some(&cursor), 2).unwrap();
+                pages.push(next.into_iter().map(|m| m.id).collect::<Vec<_>>());
+            }
+        }
+        let (c, s) = (
+            cached.lock().unwrap().clone(),
+            started.lock().unwrap().clone(),
+        );
+        (c, s, pages)
+    })
+    .await
+    .unwrap();
+    // The same page each time, and never a message of the first page.
+    assert_eq!(pages[0], pages[1]);
+    assert_eq!(pages[1], pages[2]);
+    assert_eq!(pages[0].len(), 2);
+    assert_eq!(pages[3], pages[4]);
+    // A started statement shows as its SQL text, then its bound values.
+    let next_page_runs: Vec<&str> = started
+        .iter()
+        .filter(|s| s.contains(" < ("))
+        .map(|s| s.split(" -- binds:").next().unwrap())
+        .collect();
+    assert!(
+        next_page_runs.len() >= 6,
+        "next pages ran: {next_page_runs:#?}"
+    );
+    let mut shapes = next_page_runs.clone();
+    shapes.sort();
+    shapes.dedup();
+    for shape in shapes {
+        let prepared = cached.iter().filter(|c| c.as_str() == shape).count();
+        assert_eq!(prepared, 1, "prepared once, then reused: {shape}");
     }
     server.stop().await;
 }

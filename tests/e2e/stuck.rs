@@ -110,6 +110,40 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
         ..Default::default()
     };
     assert_eq!(counts(&server, sms.clone()).await.stuck, 1);
+    // Counted per status and channel that can be stuck: each filter counts its own.
+    let stuck_of = |statuses: Vec<MessageStatus>, channels: Vec<Channel>| proto::MessageFilter {
+        statuses: statuses.into_iter().map(|s| s as i32).collect(),
+        channels: channels.into_iter().map(|c| c as i32).collect(),
+        ..Default::default()
+    };
+    for (filter, stuck) in [
+        (stuck_of(vec![MessageStatus::Pending], vec![]), 1),
+        (stuck_of(vec![MessageStatus::Delivered], vec![]), 0),
+        (
+            stuck_of(
+                vec![MessageStatus::Sent, MessageStatus::Pending],
+                vec![Channel::Sms, Channel::Email],
+            ),
+            2,
+        ),
+        (
+            stuck_of(vec![MessageStatus::Sent], vec![Channel::Whatsapp]),
+            0,
+        ),
+        (
+            proto::MessageFilter {
+                campaign_name: "CHECK-IN".into(),
+                ..Default::default()
+            },
+            2,
+        ),
+    ] {
+        assert_eq!(
+            counts(&server, filter.clone()).await.stuck,
+            stuck,
+            "{filter:?}"
+        );
+    }
     assert_eq!(stuck_ids(&server, sms).await, vec![sms_sent.clone()]);
     let only_stuck = counts(
         &server,

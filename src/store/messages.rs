@@ -728,7 +728,8 @@ macro_rules! stuck_branch_count {
 /// range of `messages_stuck_sent` or `messages_stuck_waiting`. One count over the OR
 /// of every branch read each stuck message from the table, and a SENT message a
 /// provider never reports on stays stuck, so they pile up: a big hotel's SMS count
-/// took 76 ms p50 that way at 1,000,000 messages on PostgreSQL, 47 ms this way.
+/// took 76 ms p50 that way at 1,000,000 messages on PostgreSQL (SQLite: 988 ms), and
+/// 38 ms (31 ms) this way.
 fn count_stuck_by_branch(
     conn: &mut DbConn,
     q: &MessageQuery,

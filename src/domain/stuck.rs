@@ -60,13 +60,7 @@ pub enum Clock {
 }
 
 impl Clock {
-    /// The statuses that can be stuck, in code order.
-    pub const STATUSES: [MessageStatus; 3] = [
-        MessageStatus::Pending,
-        MessageStatus::Validated,
-        MessageStatus::Sent,
-    ];
-
+    /// The clock of a status that can be stuck; None for the others.
     pub fn of(status: MessageStatus) -> Option<Clock> {
         match status {
             MessageStatus::Sent => Some(Clock::StatusChanged),
@@ -84,8 +78,9 @@ impl Clock {
 pub fn branches(statuses: &[MessageStatus], channels: &[Channel]) -> Vec<(MessageStatus, Channel)> {
     let kept_status = |s: &MessageStatus| statuses.is_empty() || statuses.contains(s);
     let kept_channel = |c: &Channel| channels.is_empty() || channels.contains(c);
-    Clock::STATUSES
+    MessageStatus::ALL
         .into_iter()
+        .filter(|s| Clock::of(*s).is_some())
         .filter(kept_status)
         .flat_map(|s| {
             Channel::ALL

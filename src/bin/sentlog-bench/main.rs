@@ -41,6 +41,10 @@ pub struct Args {
     /// Measure an already seeded database again instead of seeding.
     #[arg(long)]
     reuse: bool,
+    /// Measure only the writes (RecordMessages, UpdateStatuses and their plain-SQL
+    /// baselines), to tune them on a `--reuse`d database without the reads' minutes.
+    #[arg(long)]
+    writes_only: bool,
     /// Also print the database's plan of each filter's list query.
     #[arg(long)]
     explain: bool,

@@ -35,6 +35,9 @@ pub async fn measure(
         channels.push(server.channel().await?);
     }
     let floor = floor(&channels, args.calls, table).await?;
+    if args.writes_only {
+        return writes(store, &channels, table).await;
+    }
     reads(store, regions, seeded, &channels, args.calls, floor, table).await?;
     writes(store, &channels, table).await?;
     reconciliation(&channels[0], table).await
@@ -315,13 +318,15 @@ async fn writes(store: &Store, channels: &[Transport], table: &mut Table) -> any
     );
 
     // UpdateStatuses: the recorded messages' callbacks (SENT, DELIVERED, READ),
-    // shuffled, 10 % duplicates, 10 % arriving after a later status; half the messages
-    // over gRPC, the other half as plain SQL, batches of 500 from 8 clients.
+    // shuffled, 10 % duplicates, 10 % arriving after a later status; a third of the
+    // messages over gRPC, a third as plain SQL statements per event, a third as
+    // set-based plain SQL, batches of 500 from 8 clients.
     let ids = std::mem::take(&mut *ids.lock().expect("not poisoned"));
-    let (for_grpc, for_raw) = ids.split_at(ids.len() / 2);
+    let third = ids.len() / 3;
     let mut rng = StdRng::seed_from_u64(7);
-    let grpc_events = callbacks(for_grpc, &mut rng);
-    let raw_events = callbacks(for_raw, &mut rng);
+    let grpc_events = callbacks(&ids[..third], &mut rng);
+    let raw_events = callbacks(&ids[third..2 * third], &mut rng);
+    let set_events = callbacks(&ids[2 * third..], &mut rng);
     let per_client = grpc_events.len().div_ceil(500).div_ceil(CLIENTS);
     let batches: Vec<Vec<proto::StatusEvent>> = grpc_events
         .chunks(500)
@@ -356,29 +361,44 @@ async fn writes(store: &Store, channels: &[Transport], table: &mut Table) -> any
     })
     .await?;
     let grpc_rate = grpc_events.len() as f64 / grpc.elapsed.as_secs_f64();
-    let raw_batches: std::sync::Arc<Vec<Vec<RawEvent>>> =
-        std::sync::Arc::new(raw_events.chunks(500).map(<[RawEvent]>::to_vec).collect());
+    let per_event = plain_sql_rate(store, &raw_events, per_client, raw::apply_events).await?;
+    let set_based =
+        plain_sql_rate(store, &set_events, per_client, raw::apply_events_set_based).await?;
+    table.add(
+        "UpdateStatuses over gRPC, batches of 500, 8 clients (events/s); plain SQL set-based (events/s); ratio",
+        format!("{grpc_rate:.0}; {set_based:.0}; {:.2}", grpc_rate / set_based),
+    );
+    table.add(
+        "UpdateStatuses as plain SQL, two statements per event (events/s)",
+        format!("{per_event:.0}"),
+    );
+
+    Ok(())
+}
+
+/// Events/s of `apply` writing `events` as plain SQL, batches of 500 from 8 clients.
+async fn plain_sql_rate(
+    store: &Store,
+    events: &[RawEvent],
+    per_client: usize,
+    apply: raw::ApplyEvents,
+) -> anyhow::Result<f64> {
+    let batches: std::sync::Arc<Vec<Vec<RawEvent>>> =
+        std::sync::Arc::new(events.chunks(500).map(<[RawEvent]>::to_vec).collect());
     let st = store.clone();
     let plain = concurrent(per_client, move |client_no, i| {
         let st = st.clone();
-        let batches = raw_batches.clone();
+        let batches = batches.clone();
         async move {
             let at = i * CLIENTS + client_no;
             if at < batches.len() {
-                st.run(move |c| raw::apply_events(c, &batches[at], Utc::now()))
-                    .await?;
+                st.run(move |c| apply(c, &batches[at], Utc::now())).await?;
             }
             Ok(())
         }
     })
     .await?;
-    let raw_rate = raw_events.len() as f64 / plain.elapsed.as_secs_f64();
-    table.add(
-        "UpdateStatuses over gRPC, batches of 500, 8 clients (events/s); plain SQL (events/s); ratio",
-        format!("{grpc_rate:.0}; {raw_rate:.0}; {:.2}", grpc_rate / raw_rate),
-    );
-
-    Ok(())
+    Ok(events.len() as f64 / plain.elapsed.as_secs_f64())
 }
 
 /// A reconciliation pass over every undelivered message, with pushed PMS guests.

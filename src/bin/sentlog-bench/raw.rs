@@ -2,6 +2,8 @@
 //! plain SQL statements and run through the driver with nothing around them, so the
 //! benchmark can say how close the service comes to the database's own limit. Values
 //! are inlined as quoted literals.
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_query;
@@ -12,7 +14,7 @@ use sentlog::domain::message::MessageStatus;
 use sentlog::domain::status::rank;
 use sentlog::store::connection::to_db;
 use sentlog::store::messages::MessageRow;
-use sentlog::store::{DbConn, StoreError, WriteTransaction};
+use sentlog::store::{Backend, DbConn, StoreError, WriteTransaction};
 use sentlog::with_conn;
 
 fn text(s: &str) -> String {
@@ -166,9 +168,24 @@ pub struct RawEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
-/// The writes of UpdateStatuses as plain statements, one transaction per batch: keep
-/// the event unless it is a duplicate, and move the message's status when the event
-/// outranks it (stale events change nothing). Returns the statuses changed.
+/// A plain-SQL way of applying a batch of events; returns the statuses changed.
+pub type ApplyEvents = fn(&mut DbConn, &[RawEvent], DateTime<Utc>) -> Result<usize, StoreError>;
+
+/// The timestamp column an event of `status` fills the first time.
+fn milestone_column(status: MessageStatus) -> Option<&'static str> {
+    match status {
+        MessageStatus::Sent => Some("sent_at"),
+        MessageStatus::Delivered => Some("delivered_at"),
+        MessageStatus::Read => Some("read_at"),
+        MessageStatus::Failed | MessageStatus::Undelivered => Some("failed_at"),
+        _ => None,
+    }
+}
+
+/// The writes of UpdateStatuses as plain statements, one transaction per batch and
+/// two statements per event: keep the event unless it is a duplicate, and move the
+/// message's status when the event outranks it (stale events change nothing).
+/// Returns the statuses changed.
 pub fn apply_events(
     conn: &mut DbConn,
     events: &[RawEvent],
@@ -187,41 +204,132 @@ pub fn apply_events(
             .map(|s| s.code().to_string())
             .collect();
         let at = time(e.occurred_at);
-        let column = match e.status {
-            MessageStatus::Sent => Some("sent_at"),
-            MessageStatus::Delivered => Some("delivered_at"),
-            MessageStatus::Read => Some("read_at"),
-            MessageStatus::Failed | MessageStatus::Undelivered => Some("failed_at"),
-            _ => None,
-        };
-        statements.push(format!(
-            "INSERT INTO status_events (message_id, event_id, status, occurred_at, received_at, \
-             error_category, outcome) VALUES ({}, {}, {}, {at}, {received}, 0, 1) \
-             ON CONFLICT DO NOTHING",
-            text(&e.message_id),
-            text(&e.event_id),
-            e.status.code()
+        statements.push((
+            format!(
+                "INSERT INTO status_events (message_id, event_id, status, occurred_at, received_at, \
+                 error_category, outcome) VALUES ({}, {}, {}, {at}, {received}, 0, 1) \
+                 ON CONFLICT DO NOTHING",
+                text(&e.message_id),
+                text(&e.event_id),
+                e.status.code()
+            ),
+            false,
         ));
-        statements.push(format!(
-            "UPDATE messages SET status = {}, status_changed_at = {at}, status_event_id = {}, \
-             updated_at = {received}{} WHERE id = {} AND status IN ({})",
-            e.status.code(),
-            text(&e.event_id),
-            column
-                .map(|c| format!(", {c} = COALESCE({c}, {at})"))
-                .unwrap_or_default(),
-            text(&e.message_id),
-            list_of(lower)
+        statements.push((
+            format!(
+                "UPDATE messages SET status = {}, status_changed_at = {at}, status_event_id = {}, \
+                 updated_at = {received}{} WHERE id = {} AND status IN ({})",
+                e.status.code(),
+                text(&e.event_id),
+                milestone_column(e.status)
+                    .map(|c| format!(", {c} = COALESCE({c}, {at})"))
+                    .unwrap_or_default(),
+                text(&e.message_id),
+                list_of(lower)
+            ),
+            true,
         ));
     }
-    // A deadlock between concurrent batches is retried, as any driver user would.
+    run_batch(conn, &statements)
+}
+
+/// The same writes, set-based: the best plain-SQL way a driver user would apply a
+/// batch, and the baseline UpdateStatuses is held to (#17). One multi-row INSERT of
+/// the events, and one UPDATE of each message to its highest-ranked event of the
+/// batch when that outranks its status; PostgreSQL locks the rows in id order first.
+pub fn apply_events_set_based(
+    conn: &mut DbConn,
+    events: &[RawEvent],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let postgres = conn.backend() == Backend::Postgres;
+    // PostgreSQL types a VALUES list from its literals: timestamps must say so.
+    let timestamp = |t: DateTime<Utc>| match postgres {
+        true => format!("CAST({} AS timestamp)", time(t)),
+        false => time(t),
+    };
+    let received = timestamp(now);
+    let mut winners: BTreeMap<&str, &RawEvent> = BTreeMap::new();
+    for e in events {
+        let winner = winners.entry(&e.message_id).or_insert(e);
+        if rank(e.status) > rank(winner.status) {
+            *winner = e;
+        }
+    }
+    let mut statements = Vec::with_capacity(3);
+    if postgres {
+        statements.push((
+            format!(
+                "SELECT id FROM messages WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                list_of(winners.keys().map(|id| text(id)))
+            ),
+            false,
+        ));
+    }
+    statements.push((
+        format!(
+            "INSERT INTO status_events (message_id, event_id, status, occurred_at, received_at, \
+             error_category, outcome) VALUES {} ON CONFLICT DO NOTHING",
+            list_of(events.iter().map(|e| format!(
+                "({}, {}, {}, {}, {received}, 0, 1)",
+                text(&e.message_id),
+                text(&e.event_id),
+                e.status.code(),
+                timestamp(e.occurred_at)
+            )))
+        ),
+        false,
+    ));
+    let rank_of_status = format!(
+        "CASE messages.status {} END",
+        list_of(MessageStatus::ALL.into_iter().map(|s| format!(
+            "WHEN {} THEN {}",
+            s.code(),
+            rank(s)
+        )))
+        .replace(", ", " ")
+    );
+    let milestones = ["sent_at", "delivered_at", "read_at", "failed_at"].map(|column| {
+        let codes = list_of(
+            MessageStatus::ALL
+                .into_iter()
+                .filter(|s| milestone_column(*s) == Some(column))
+                .map(|s| s.code().to_string()),
+        );
+        format!("{column} = CASE WHEN v.status IN ({codes}) THEN COALESCE({column}, v.at) ELSE {column} END")
+    });
+    statements.push((
+        format!(
+            "WITH v(id, status, event_rank, at, event_id) AS (VALUES {}) \
+             UPDATE messages SET status = v.status, status_changed_at = v.at, \
+             status_event_id = v.event_id, updated_at = {received}, {} \
+             FROM v WHERE messages.id = v.id AND {rank_of_status} < v.event_rank",
+            list_of(winners.values().map(|e| format!(
+                "({}, {}, {}, {}, {})",
+                text(&e.message_id),
+                e.status.code(),
+                rank(e.status),
+                timestamp(e.occurred_at),
+                text(&e.event_id)
+            ))),
+            milestones.join(", ")
+        ),
+        true,
+    ));
+    run_batch(conn, &statements)
+}
+
+/// Runs a batch's statements in one transaction; returns the rows changed by those
+/// marked as counted. A deadlock between concurrent batches is retried, as any driver
+/// user would.
+fn run_batch(conn: &mut DbConn, statements: &[(String, bool)]) -> Result<usize, StoreError> {
     let mut attempts = 0;
     loop {
         let result = with_conn!(conn, c => c.write_transaction(|c| {
             let mut changed = 0;
-            for (i, s) in statements.iter().enumerate() {
-                let n = sql_query(s).execute(c)?;
-                if i % 2 == 1 {
+            for (statement, counted) in statements {
+                let n = sql_query(statement).execute(c)?;
+                if *counted {
                     changed += n;
                 }
             }

@@ -117,6 +117,10 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
         channels: channels.into_iter().map(|c| c as i32).collect(),
         ..Default::default()
     };
+    let two_hours_ago = prost_types::Timestamp {
+        seconds: (Utc::now() - Duration::hours(2)).timestamp(),
+        nanos: 0,
+    };
     for (filter, stuck) in [
         (stuck_of(vec![MessageStatus::Pending], vec![]), 1),
         (stuck_of(vec![MessageStatus::Delivered], vec![]), 0),
@@ -137,6 +141,31 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
                 ..Default::default()
             },
             2,
+        ),
+        // A recording range is read from the stuck indexes' keys: the SMS was
+        // recorded now, the email a day and an hour ago.
+        (
+            proto::MessageFilter {
+                created_after: Some(two_hours_ago),
+                ..Default::default()
+            },
+            1,
+        ),
+        (
+            proto::MessageFilter {
+                created_before: Some(two_hours_ago),
+                channels: vec![Channel::Email as i32],
+                ..Default::default()
+            },
+            1,
+        ),
+        (
+            proto::MessageFilter {
+                created_before: Some(two_hours_ago),
+                channels: vec![Channel::Sms as i32],
+                ..Default::default()
+            },
+            0,
         ),
     ] {
         assert_eq!(
@@ -262,6 +291,11 @@ async fn stuck_counts_read_the_stuck_indexes(db: TestDb) {
             },
             FilterDraft {
                 campaign_name: "check-in".into(),
+                ..hotel.clone()
+            },
+            FilterDraft {
+                created_after: Some(Utc::now() - chrono::Duration::days(30)),
+                created_before: Some(Utc::now()),
                 ..hotel
             },
         ];
@@ -281,8 +315,8 @@ async fn stuck_counts_read_the_stuck_indexes(db: TestDb) {
     .await
     .unwrap();
     // Every stuck branch of the hotel (3 statuses x 3 channels), of its SMS (3), of a
-    // campaign (9).
-    assert_eq!(plans.len(), 21);
+    // campaign (9), of a recording range (9).
+    assert_eq!(plans.len(), 30);
     for plan in plans {
         let text = plan.join("\n");
         assert!(text.contains("messages_stuck_"), "{text}");

@@ -4,7 +4,10 @@ use sentlog::proto::{self, MessageStatus};
 use crate::backend_tests;
 use crate::common::*;
 
-backend_tests!(purge_deletes_only_what_is_older_than_the_period);
+backend_tests!(
+    purge_deletes_only_what_is_older_than_the_period,
+    every_reference_to_a_message_is_found_by_index,
+);
 
 async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
     let server = TestServer::start(db).await;
@@ -126,5 +129,111 @@ async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
             .unwrap(),
         Default::default()
     );
+    server.stop().await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct Reference {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    child: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PostgresPlanRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// The plan of deleting one message's rows from each table the `$references` query
+/// names as referencing messages, as (table, plan lines).
+macro_rules! reference_plans {
+    ($c:expr, $references:expr, $explain:expr, $row:ty, $line:ident) => {{
+        let references: Vec<Reference> = diesel::sql_query($references).load($c).unwrap();
+        references
+            .into_iter()
+            .map(|r| {
+                let rows: Vec<$row> = diesel::sql_query(format!(
+                    "{} DELETE FROM {} WHERE {} = 'm'",
+                    $explain, r.child, r.column
+                ))
+                .load($c)
+                .unwrap();
+                (
+                    r.child,
+                    rows.into_iter()
+                        .map(|row| row.$line)
+                        .collect::<Vec<String>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    }};
+}
+
+/// The purge and an erasure delete messages, and each deleted message's rows in the
+/// tables referencing it go too (ON DELETE CASCADE): every such lookup must read an
+/// index, or deleting a month of messages scans a whole table once per message. The
+/// references are read from the database's own catalog, so a new one is checked too.
+async fn every_reference_to_a_message_is_found_by_index(db: TestDb) {
+    use diesel::RunQueryDsl;
+    let server = TestServer::start(db).await;
+    let store = server.store().clone();
+    let plans = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        match &mut **conn {
+            sentlog::store::DbConn::Sqlite(c) => reference_plans!(
+                c,
+                "SELECT m.name AS child, f.\"from\" AS column FROM sqlite_master m \
+                 JOIN pragma_foreign_key_list(m.name) f \
+                 WHERE m.type = 'table' AND f.\"table\" = 'messages'",
+                "EXPLAIN QUERY PLAN",
+                SqlitePlanRow,
+                detail
+            ),
+            sentlog::store::DbConn::Pg(c) => {
+                use diesel::connection::SimpleConnection;
+                // Tables of a few rows are cheaper to scan: ask which index would serve.
+                c.batch_execute("SET enable_seqscan = off").unwrap();
+                let plans = reference_plans!(
+                    c,
+                    "SELECT t.relname::text AS child, a.attname::text AS column \
+                     FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \
+                     JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \
+                     WHERE k.contype = 'f' AND k.confrelid = 'messages'::regclass",
+                    "EXPLAIN",
+                    PostgresPlanRow,
+                    line
+                );
+                c.batch_execute("RESET enable_seqscan").unwrap();
+                plans
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let children: Vec<&str> = plans.iter().map(|(child, _)| child.as_str()).collect();
+    for table in ["status_events", "flags", "reconciliation_checks"] {
+        assert!(
+            children.contains(&table),
+            "{table} references messages: {children:?}"
+        );
+    }
+    for (child, plan) in &plans {
+        let text = plan.join("\n");
+        let full_scan = plan.iter().any(|line| {
+            (line.starts_with("SCAN") && !line.contains("USING")) || line.contains("Seq Scan")
+        });
+        assert!(
+            !full_scan,
+            "{child} is scanned for a message's rows:\n{text}"
+        );
+    }
     server.stop().await;
 }

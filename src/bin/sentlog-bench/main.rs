@@ -60,6 +60,12 @@ pub struct Args {
     /// 1,000 stays, precision, recall, pass speed) and the CSM reads' latency.
     #[arg(long)]
     csm_signal: bool,
+    /// Instead of the query measures: on an already seeded database, run the retention
+    /// purge of every message recorded more than this many days ago (the scheduled
+    /// job's code: batches of 1000, a pause between) and report its pace. The seed
+    /// spans 365 days, so 335 purges its oldest month.
+    #[arg(long)]
+    retention_days: Option<u32>,
     /// Internal: serve gRPC on this address (the benchmark's server child process).
     #[arg(long, hide = true)]
     serve: Option<String>,
@@ -123,6 +129,21 @@ fn main() -> anyhow::Result<()> {
         return write_json(&table, args.json.as_deref());
     }
 
+    if let Some(days) = args.retention_days {
+        let started = std::time::Instant::now();
+        let purged = runtime.block_on(sentlog::service::retention::run_once(&store, days))?;
+        let seconds = started.elapsed().as_secs_f64();
+        table.add(
+            format!("retention purge of messages recorded over {days} days ago: messages, closed flags, seconds"),
+            format!("{}, {}, {seconds:.1}", purged.messages, purged.flags),
+        );
+        table.add(
+            "retention purge (messages/s)",
+            format!("{:.0}", purged.messages as f64 / seconds),
+        );
+        print(&table);
+        return write_json(&table, args.json.as_deref());
+    }
     let seeded = match args.reuse {
         true => seeded_before(&store, &mut table)?,
         false => seed(&store, &config.regions, args.messages, &mut table)?,

@@ -1,0 +1,1 @@
+DROP INDEX flags_message;

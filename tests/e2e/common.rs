@@ -278,6 +278,24 @@ pub fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
     }
 }
 
+/// Runs `f` with PostgreSQL's sequential scans priced out, so that a plan shows the
+/// index the planner would use on a real-sized table (a test's few rows are cheaper
+/// to scan). SQLite plans as it always does.
+pub fn planned_as_if_large<T>(
+    conn: &mut sentlog::store::DbConn,
+    f: impl FnOnce(&mut sentlog::store::DbConn) -> T,
+) -> T {
+    use diesel::connection::SimpleConnection;
+    if let sentlog::store::DbConn::Pg(c) = conn {
+        c.batch_execute("SET enable_seqscan = off").unwrap();
+    }
+    let out = f(conn);
+    if let sentlog::store::DbConn::Pg(c) = conn {
+        c.batch_execute("RESET enable_seqscan").unwrap();
+    }
+    out
+}
+
 /// Runs SQL statements on the server's database as an operator would, behind the
 /// service's back, off the async threads.
 pub async fn sql(server: &TestServer, statements: &[&str]) {

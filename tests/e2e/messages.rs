@@ -1292,29 +1292,22 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
     let store = server.store().clone();
     let plans = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn().unwrap();
-        if let sentlog::store::DbConn::Pg(c) = &mut **conn {
-            // A one-row table is cheaper to scan: ask which index the planner would use.
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("SET enable_seqscan = off").unwrap();
-        }
-        let mut out = Vec::new();
-        for (name, draft) in drafts {
-            let q = MessageQuery::build(
-                draft,
-                &Default::default(),
-                sentlog::domain::stuck::StuckAfter::default().since(chrono::Utc::now()),
-            )
-            .unwrap();
-            out.push((
-                name,
-                sentlog::store::messages::explain_list(&mut conn, &q).unwrap(),
-            ));
-        }
-        if let sentlog::store::DbConn::Pg(c) = &mut **conn {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("RESET enable_seqscan").unwrap();
-        }
-        out
+        planned_as_if_large(&mut conn, |conn| {
+            let mut out = Vec::new();
+            for (name, draft) in drafts {
+                let q = MessageQuery::build(
+                    draft,
+                    &Default::default(),
+                    sentlog::domain::stuck::StuckAfter::default().since(chrono::Utc::now()),
+                )
+                .unwrap();
+                out.push((
+                    name,
+                    sentlog::store::messages::explain_list(conn, &q).unwrap(),
+                ));
+            }
+            out
+        })
     })
     .await
     .unwrap();

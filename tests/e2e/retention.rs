@@ -187,7 +187,7 @@ async fn every_reference_to_a_message_is_found_by_index(db: TestDb) {
     let store = server.store().clone();
     let plans = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn().unwrap();
-        match &mut **conn {
+        planned_as_if_large(&mut conn, |conn| match conn {
             sentlog::store::DbConn::Sqlite(c) => reference_plans!(
                 c,
                 "SELECT m.name AS child, f.\"from\" AS column FROM sqlite_master m \
@@ -197,24 +197,17 @@ async fn every_reference_to_a_message_is_found_by_index(db: TestDb) {
                 SqlitePlanRow,
                 detail
             ),
-            sentlog::store::DbConn::Pg(c) => {
-                use diesel::connection::SimpleConnection;
-                // Tables of a few rows are cheaper to scan: ask which index would serve.
-                c.batch_execute("SET enable_seqscan = off").unwrap();
-                let plans = reference_plans!(
-                    c,
-                    "SELECT t.relname::text AS child, a.attname::text AS column \
-                     FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \
-                     JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \
-                     WHERE k.contype = 'f' AND k.confrelid = 'messages'::regclass",
-                    "EXPLAIN",
-                    PostgresPlanRow,
-                    line
-                );
-                c.batch_execute("RESET enable_seqscan").unwrap();
-                plans
-            }
-        }
+            sentlog::store::DbConn::Pg(c) => reference_plans!(
+                c,
+                "SELECT t.relname::text AS child, a.attname::text AS column \
+                 FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \
+                 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \
+                 WHERE k.contype = 'f' AND k.confrelid = 'messages'::regclass",
+                "EXPLAIN",
+                PostgresPlanRow,
+                line
+            ),
+        })
     })
     .await
     .unwrap();

@@ -273,11 +273,6 @@ async fn stuck_counts_read_the_stuck_indexes(db: TestDb) {
     let store = server.store().clone();
     let plans = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn().unwrap();
-        if let sentlog::store::DbConn::Pg(c) = &mut **conn {
-            // A two-row table is cheaper to scan: ask which index the planner would use.
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("SET enable_seqscan = off").unwrap();
-        }
         let since = sentlog::domain::stuck::StuckAfter::default().since(Utc::now());
         let hotel = FilterDraft {
             hotel_ids: vec!["h1".into()],
@@ -299,18 +294,16 @@ async fn stuck_counts_read_the_stuck_indexes(db: TestDb) {
                 ..hotel
             },
         ];
-        let mut plans = Vec::new();
-        for draft in drafts {
-            let q = MessageQuery::build(draft, &Default::default(), since).unwrap();
-            plans.extend(
-                sentlog::store::messages::explain_stuck_count(&mut conn, &q, &since).unwrap(),
-            );
-        }
-        if let sentlog::store::DbConn::Pg(c) = &mut **conn {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("RESET enable_seqscan").unwrap();
-        }
-        plans
+        planned_as_if_large(&mut conn, |conn| {
+            let mut plans = Vec::new();
+            for draft in drafts {
+                let q = MessageQuery::build(draft, &Default::default(), since).unwrap();
+                plans.extend(
+                    sentlog::store::messages::explain_stuck_count(conn, &q, &since).unwrap(),
+                );
+            }
+            plans
+        })
     })
     .await
     .unwrap();

@@ -282,12 +282,9 @@ pub fn apply_events_set_based(
     ));
     let rank_of_status = format!(
         "CASE messages.status {} END",
-        list_of(MessageStatus::ALL.into_iter().map(|s| format!(
-            "WHEN {} THEN {}",
-            s.code(),
-            rank(s)
-        )))
-        .replace(", ", " ")
+        MessageStatus::ALL
+            .map(|s| format!("WHEN {} THEN {}", s.code(), rank(s)))
+            .join(" ")
     );
     let milestones = ["sent_at", "delivered_at", "read_at", "failed_at"].map(|column| {
         let codes = list_of(

@@ -147,6 +147,66 @@ pub fn disk_use(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
     Ok((bytes.bytes, messages.n))
 }
 
+#[derive(QueryableByName)]
+pub struct IndexDefinition {
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub definition: String,
+}
+
+/// Drops the secondary indexes of `messages` (those no write needs: every unique
+/// index stays, so RecordMessages' `ON CONFLICT` and id lookups work) and returns their
+/// definitions, read from the catalog, for `rebuild_indexes`. A bulk seed writes the
+/// rows without them and sorts each index once at the end, instead of updating twenty
+/// B-trees per row.
+pub fn drop_secondary_indexes(conn: &mut DbConn) -> Result<Vec<IndexDefinition>, StoreError> {
+    let catalog = match conn.backend() {
+        Backend::Postgres => {
+            "SELECT indexname AS name, indexdef AS definition FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename = 'messages' \
+             AND indexdef NOT LIKE 'CREATE UNIQUE %' ORDER BY indexname"
+        }
+        Backend::Sqlite => {
+            "SELECT name, sql AS definition FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL \
+             AND sql NOT LIKE 'CREATE UNIQUE %' ORDER BY name"
+        }
+    };
+    let indexes: Vec<IndexDefinition> = with_conn!(conn, c => sql_query(catalog).load(c)?);
+    for index in &indexes {
+        let drop = format!("DROP INDEX {}", index.name);
+        with_conn!(conn, c => sql_query(&drop).execute(c)?);
+    }
+    Ok(indexes)
+}
+
+/// Builds the indexes `drop_secondary_indexes` dropped, from their own definitions,
+/// with a sort memory large enough for ten million rows (reset after, so the
+/// baselines run with the server's settings).
+pub fn rebuild_indexes(conn: &mut DbConn, indexes: &[IndexDefinition]) -> Result<(), StoreError> {
+    let (before, after) = match conn.backend() {
+        Backend::Postgres => (
+            "SET maintenance_work_mem = '1GB'",
+            "RESET maintenance_work_mem",
+        ),
+        // SQLite's default page cache is 2,000 KiB (cache_size -2000).
+        Backend::Sqlite => ("PRAGMA cache_size = -1048576", "PRAGMA cache_size = -2000"),
+    };
+    with_conn!(conn, c => sql_query(before).execute(c)?);
+    for index in indexes {
+        let started = std::time::Instant::now();
+        with_conn!(conn, c => sql_query(&index.definition).execute(c)?);
+        eprintln!(
+            "rebuilt {} in {:.1} s",
+            index.name,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    with_conn!(conn, c => sql_query(after).execute(c)?);
+    Ok(())
+}
+
 /// Counts of the filter per status, channel and error category (what CountMessages reads).
 pub fn count(conn: &mut DbConn, q: &MessageQuery) -> Result<i64, StoreError> {
     let names = campaign_names(conn, q)?;

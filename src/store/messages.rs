@@ -10,7 +10,7 @@ use diesel::sql_types::{Bool, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
-use super::fragments::{StaticSql, filter_in, row_before, static_sql};
+use super::fragments::{StaticSql, filter_in, filter_matched_names, row_before, static_sql};
 use super::rows::HistoryRow;
 use super::schema::{campaigns, messages};
 use super::status_events::insert_history;
@@ -376,13 +376,8 @@ macro_rules! matching {
         let mut query = $base.into_boxed();
         query = filter_in!(query, messages::hotel_id, q.hotel_ids.as_slice());
         query = filter_in!(query, messages::recipient_phone, q.phone_forms.as_slice());
-        if let Some(names) = $names {
-            query = match names.as_slice() {
-                // The searched name is in no campaign: nothing matches.
-                [] => query.filter(messages::campaign_name.eq_any(Vec::<String>::new())),
-                some => filter_in!(query, messages::campaign_name, some),
-            };
-        }
+        let names: Option<&Vec<String>> = $names;
+        query = filter_matched_names!(query, messages::campaign_name, names.map(Vec::as_slice));
         query = filter_in!(query, messages::campaign_id, q.campaign_ids.as_slice());
         query = within_dates!(query, messages::check_in_date, q.check_in);
         query = within_dates!(query, messages::check_out_date, q.check_out);

@@ -5,7 +5,7 @@
 use diesel::dsl::sum;
 use diesel::prelude::*;
 
-use super::fragments::filter_in;
+use super::fragments::{filter_in, filter_matched_names};
 use super::schema::message_tallies as t;
 use super::{DbConn, StoreError};
 use crate::domain::day_split::WholeDays;
@@ -55,13 +55,7 @@ pub fn count(
         if let Some(d) = days.until {
             query = query.filter(t::day.lt(d));
         }
-        if let Some(names) = names {
-            query = match names.as_slice() {
-                // The searched name is in no campaign: nothing matches.
-                [] => query.filter(t::campaign_name.eq_any(Vec::<String>::new())),
-                some => filter_in!(query, t::campaign_name, some),
-            };
-        }
+        query = filter_matched_names!(query, t::campaign_name, names.map(Vec::as_slice));
         query = filter_in!(query, t::campaign_id, q.campaign_ids.as_slice());
         query = filter_in!(query, t::channel, channels.as_slice());
         query = filter_in!(query, t::status, statuses.as_slice());

@@ -1485,3 +1485,28 @@ async fn next_pages_are_prepared_once(db: TestDb) {
     }
     server.stop().await;
 }
+
+/// SQLite is built with its query planner stability guarantee (`.cargo/config.toml`,
+/// `SQLITE_ENABLE_QPSG`). Without it, a statement whose plan had looked at a bound
+/// value was prepared again at every call, though diesel had cached it: 36 % of the
+/// server's time in a phone search (README, Performance).
+#[test]
+fn sqlite_keeps_a_statement_plan_across_bindings() {
+    use diesel::prelude::*;
+
+    #[derive(QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        used: i32,
+    }
+    let db = TestDb::sqlite();
+    let store = sentlog::store::Store::open(&db.url, 1, 5_000).unwrap();
+    let mut conn = store.conn().unwrap();
+    let sentlog::store::DbConn::Sqlite(c) = &mut **conn else {
+        unreachable!("a sqlite:// URL opens SQLite")
+    };
+    let qpsg: Used = diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
+        .get_result(c)
+        .unwrap();
+    assert_eq!(qpsg.used, 1, "SQLite built without SQLITE_ENABLE_QPSG");
+}

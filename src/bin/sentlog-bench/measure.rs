@@ -294,7 +294,7 @@ async fn writes(store: &Store, channels: &[Transport], table: &mut Table) -> any
                         client_no,
                         i / 100
                     ),
-                    campaign_id: "live".into(),
+                    campaign_id: raw::RECORDED_CAMPAIGN_ID.into(),
                     campaign_name: "Live campaign".into(),
                     provider: "whatsapp_cloud".into(),
                     ..Default::default()

@@ -10,7 +10,7 @@ use diesel::sql_query;
 use diesel::sql_types::{BigInt, Text};
 
 use sentlog::domain::filter::MessageQuery;
-use sentlog::domain::message::MessageStatus;
+use sentlog::domain::message::{Channel, MessageStatus};
 use sentlog::domain::status::rank;
 use sentlog::store::connection::to_db;
 use sentlog::store::messages::MessageRow;
@@ -145,6 +145,32 @@ pub fn disk_use(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
     let messages: Group =
         with_conn!(conn, c => sql_query("SELECT COUNT(*) AS n FROM messages").get_result(c)?);
     Ok((bytes.bytes, messages.n))
+}
+
+/// The campaign of the messages the RecordMessages measure writes. Those reuse the
+/// same phones in every run, so a `--reuse` run must not pick its phones among them.
+pub const RECORDED_CAMPAIGN_ID: &str = "live";
+
+#[derive(QueryableByName)]
+struct Phone {
+    #[diesel(sql_type = Text)]
+    phone: String,
+}
+
+/// Up to `n` phones of `hotel`'s SMS and WhatsApp messages from the seed (not from an
+/// earlier run's RecordMessages measure: each run adds a message to each of those).
+pub fn seeded_phones(conn: &mut DbConn, hotel: &str, n: usize) -> Result<Vec<String>, StoreError> {
+    let sql = format!(
+        "SELECT recipient_phone AS phone FROM messages WHERE hotel_id = {} \
+         AND channel IN ({}, {}) AND recipient_phone IS NOT NULL \
+         AND campaign_id IS DISTINCT FROM {} LIMIT {n}",
+        text(hotel),
+        Channel::Sms.code(),
+        Channel::Whatsapp.code(),
+        text(RECORDED_CAMPAIGN_ID),
+    );
+    let phones: Vec<Phone> = with_conn!(conn, c => sql_query(&sql).load(c)?);
+    Ok(phones.into_iter().map(|p| p.phone).collect())
 }
 
 #[derive(QueryableByName)]

@@ -214,20 +214,13 @@ pub fn message_query(
     MessageQuery::build(draft, regions, stuck_since).map_err(|e| anyhow::anyhow!(e))
 }
 
-/// What an earlier run seeded: the table's size and the big hotel's phones.
+/// What an earlier run seeded: the table's size and the big hotel's phones, taken
+/// from the seed as a fresh run takes them.
 pub fn seeded_before(store: &Store, table: &mut Table) -> anyhow::Result<Seeded> {
     let mut conn = store.conn()?;
     let all = messages::count(&mut conn, &MessageQuery::default(), None)?;
     table.add("messages (seeded before)", all.total.to_string());
-    let big = MessageQuery {
-        hotel_ids: vec!["hotel-00".into()],
-        channels: vec![Channel::Sms, Channel::Whatsapp],
-        ..MessageQuery::default()
-    };
-    let big_hotel_phones = messages::list(&mut conn, &big, None, 1000)?
-        .into_iter()
-        .filter_map(|m| m.recipient_phone)
-        .collect();
+    let big_hotel_phones = raw::seeded_phones(&mut conn, "hotel-00", 1000)?;
     Ok(Seeded {
         big_hotel_phones,
         today: Utc::now().date_naive(),

@@ -137,12 +137,14 @@ macro_rules! filter_in {
 pub(crate) use filter_in;
 
 /// `query` keeping rows whose `column` is one of the campaign names a name search
-/// matched (`names`: `None` when the filter searches no name). Unlike `filter_in!`, an
-/// empty list keeps no row: the searched name is in no campaign.
+/// matched (`names`: an `Option<&Vec<String>>`, `None` when the filter searches no
+/// name). Unlike `filter_in!`, an empty list keeps no row: the searched name is in no
+/// campaign.
 macro_rules! filter_matched_names {
     ($query:expr, $column:expr, $names:expr) => {{
         let query = $query;
-        match $names {
+        let names: Option<&Vec<String>> = $names;
+        match names.map(Vec::as_slice) {
             None => query,
             Some([]) => query.filter($column.eq_any(Vec::<String>::new())),
             Some(some) => filter_in!(query, $column, some),

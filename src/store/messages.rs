@@ -376,8 +376,7 @@ macro_rules! matching {
         let mut query = $base.into_boxed();
         query = filter_in!(query, messages::hotel_id, q.hotel_ids.as_slice());
         query = filter_in!(query, messages::recipient_phone, q.phone_forms.as_slice());
-        let names: Option<&Vec<String>> = $names;
-        query = filter_matched_names!(query, messages::campaign_name, names.map(Vec::as_slice));
+        query = filter_matched_names!(query, messages::campaign_name, $names);
         query = filter_in!(query, messages::campaign_id, q.campaign_ids.as_slice());
         query = within_dates!(query, messages::check_in_date, q.check_in);
         query = within_dates!(query, messages::check_out_date, q.check_out);

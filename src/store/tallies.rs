@@ -55,7 +55,7 @@ pub fn count(
         if let Some(d) = days.until {
             query = query.filter(t::day.lt(d));
         }
-        query = filter_matched_names!(query, t::campaign_name, names.map(Vec::as_slice));
+        query = filter_matched_names!(query, t::campaign_name, names);
         query = filter_in!(query, t::campaign_id, q.campaign_ids.as_slice());
         query = filter_in!(query, t::channel, channels.as_slice());
         query = filter_in!(query, t::status, statuses.as_slice());

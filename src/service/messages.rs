@@ -69,7 +69,7 @@ pub async fn count(state: &AppState, query: MessageQuery) -> Result<Counts, Serv
     let since = state.stuck_after.since(Utc::now());
     state
         .store
-        .run(move |c| store::count(c, &query, Some(since)))
+        .run_choosing_plans(move |c| store::count(c, &query, Some(since)))
         .await
         .map_err(ServiceError::store("message"))
 }

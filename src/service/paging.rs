@@ -23,7 +23,7 @@ where
     let cursor = state.page_tokens.decode(page_token, &fingerprint)?;
     let mut rows = state
         .store
-        .run(move |c| fetch(c, cursor.as_ref(), limit + 1))
+        .run_choosing_plans(move |c| fetch(c, cursor.as_ref(), limit + 1))
         .await
         .map_err(ServiceError::store(what))?;
     if rows.len() <= limit {

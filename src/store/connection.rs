@@ -23,7 +23,8 @@ pub fn from_db(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// A connection to whichever backend the database URL chose.
 pub enum DbConn {
-    Pg(PgConnection),
+    /// With how it plans prepared statements now.
+    Pg(PgConnection, Plans),
     Sqlite(SqliteConnection),
 }
 
@@ -32,9 +33,54 @@ impl DbConn {
     /// plan hint), not of a statement (those are `Dialect` methods).
     pub fn backend(&self) -> Backend {
         match self {
-            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Pg(..) => Backend::Postgres,
             DbConn::Sqlite(_) => Backend::Sqlite,
         }
+    }
+}
+
+/// How PostgreSQL plans a connection's prepared statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plans {
+    /// At every execution, with the bound values: the default (see
+    /// `DbManager::connect_db`), because with a few big hotels and many small ones one
+    /// plan for every value is wrong for some.
+    PerCall,
+    /// Once per statement, without the values, reused by every execution: for the
+    /// statements one plan serves whatever their values (`messages::list`), where
+    /// planning cost more than running.
+    Shared,
+}
+
+impl Plans {
+    fn sql(self) -> &'static str {
+        match self {
+            Plans::PerCall => "SET plan_cache_mode = force_custom_plan",
+            Plans::Shared => "SET plan_cache_mode = force_generic_plan",
+        }
+    }
+}
+
+impl DbConn {
+    /// Has PostgreSQL plan the next statements this way. The connection remembers its
+    /// mode, so a run of calls of one kind pays no round trip; `Store::run` goes back
+    /// to `PerCall` before each use. Inside a transaction nothing changes (a rollback
+    /// would undo the switch behind the remembered mode): the rows are the same either
+    /// way, only the time differs. SQLite keeps its plans anyway (`.cargo/config.toml`).
+    pub fn use_plans(&mut self, plans: Plans) -> Result<(), diesel::result::Error> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let DbConn::Pg(c, current) = self else {
+            return Ok(());
+        };
+        let in_transaction = !matches!(
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(),
+            Ok(None)
+        );
+        if *current != plans && !in_transaction {
+            c.batch_execute(plans.sql())?;
+            *current = plans;
+        }
+        Ok(())
     }
 }
 
@@ -44,7 +90,7 @@ impl DbConn {
 macro_rules! with_conn {
     ($conn:expr, $c:ident => $body:expr) => {
         match $conn {
-            $crate::store::connection::DbConn::Pg($c) => $body,
+            $crate::store::connection::DbConn::Pg($c, _) => $body,
             $crate::store::connection::DbConn::Sqlite($c) => $body,
         }
     };
@@ -213,11 +259,11 @@ impl DbManager {
                 // campaign through heap fetches (295 ms) where the plan for its real
                 // values reads the covering index (27 ms) at 1,000,000 messages.
                 c.batch_execute(&format!(
-                    "SET statement_timeout = {}; SET TIME ZONE 'UTC'; \
-                     SET plan_cache_mode = force_custom_plan;",
-                    self.statement_timeout_ms
+                    "SET statement_timeout = {}; SET TIME ZONE 'UTC'; {};",
+                    self.statement_timeout_ms,
+                    Plans::PerCall.sql()
                 ))?;
-                Ok(DbConn::Pg(c))
+                Ok(DbConn::Pg(c, Plans::PerCall))
             }
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(&self.target)?;

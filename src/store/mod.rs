@@ -26,7 +26,7 @@ use std::time::Duration;
 use diesel::r2d2::{Pool, PooledConnection};
 
 use crate::with_conn;
-pub use connection::{Backend, DbConn, DbManager, PooledDb, WriteTransaction};
+pub use connection::{Backend, DbConn, DbManager, Plans, PooledDb, WriteTransaction};
 use dialect::Dialect;
 
 use crate::domain::suppression::AddressKey;
@@ -169,11 +169,15 @@ impl Store {
         self.backend
     }
 
-    /// A connection for blocking code (CLI, tests, benchmarks).
+    /// A connection for blocking code (CLI, the reconciliation pass, tests,
+    /// benchmarks), planning per call like `run`.
     pub fn conn(&self) -> Result<PooledConnection<DbManager>, StoreError> {
-        self.pool
+        let mut conn = self
+            .pool
             .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        conn.use_plans(Plans::PerCall)?;
+        Ok(conn)
     }
 
     /// Connections handed out now, and the pool's size.
@@ -225,8 +229,28 @@ impl Store {
         with_conn!(&mut **self.conn()?, c => c.settle_tallies())
     }
 
-    /// Runs blocking database work on the blocking pool.
+    /// Runs blocking database work on the blocking pool, with PostgreSQL planning each
+    /// statement per call (`Plans::PerCall`).
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run_on_pool(Some(Plans::PerCall), f).await
+    }
+
+    /// `run` for work that chooses its own plans first (`DbConn::use_plans`: pages,
+    /// message counts): the connection keeps the mode its last use left, so a run of
+    /// calls that share their plans pays no switch per call.
+    pub async fn run_choosing_plans<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run_on_pool(None, f).await
+    }
+
+    async fn run_on_pool<T, F>(&self, plans: Option<Plans>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
@@ -236,7 +260,11 @@ impl Store {
             let mut conn = pool
                 .get()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            let result = f(&mut conn);
+            let result = match plans {
+                Some(plans) => conn.use_plans(plans).map_err(StoreError::from),
+                None => Ok(()),
+            }
+            .and_then(|()| f(&mut conn));
             if result.is_err() {
                 conn.mark_suspect();
             }

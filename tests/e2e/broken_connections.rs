@@ -15,7 +15,7 @@ backend_tests!(
 
 fn begin(conn: &mut DbConn) {
     match conn {
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c).unwrap(),
+        DbConn::Pg(c, _) => AnsiTransactionManager::begin_transaction(c).unwrap(),
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction(c).unwrap(),
     }
 }
@@ -29,7 +29,7 @@ fn campaigns_named(store: &Store, name: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) AS n FROM campaigns WHERE name = '{name}'");
     let mut conn = store.conn().unwrap();
     let rows: Vec<N> = match &mut **conn {
-        DbConn::Pg(c) => diesel::sql_query(sql).load(c).unwrap(),
+        DbConn::Pg(c, _) => diesel::sql_query(sql).load(c).unwrap(),
         DbConn::Sqlite(c) => diesel::sql_query(sql).load(c).unwrap(),
     };
     rows[0].n
@@ -51,7 +51,7 @@ async fn a_connection_left_in_a_transaction_is_not_reused(db: TestDb) {
     {
         let mut conn = store.conn().unwrap();
         match &mut **conn {
-            DbConn::Pg(c) => c
+            DbConn::Pg(c, _) => c
                 .transaction(|c| diesel::sql_query(insert_campaign("kept")).execute(c))
                 .unwrap(),
             DbConn::Sqlite(c) => c
@@ -82,7 +82,7 @@ async fn a_connection_killed_in_a_transaction_is_unavailable_then_replaced(db: T
         pid: i32,
     }
     let mut conn = store.conn().unwrap();
-    let DbConn::Pg(c) = &mut **conn else {
+    let DbConn::Pg(c, _) = &mut **conn else {
         unreachable!()
     };
     let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")

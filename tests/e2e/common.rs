@@ -273,7 +273,7 @@ pub async fn list_all(
 /// Runs one SQL statement as an operator would, behind the service's back.
 pub fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
     match conn {
-        sentlog::store::DbConn::Pg(c) => diesel::sql_query(sql).execute(c).unwrap(),
+        sentlog::store::DbConn::Pg(c, _) => diesel::sql_query(sql).execute(c).unwrap(),
         sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).execute(c).unwrap(),
     }
 }
@@ -286,11 +286,11 @@ pub fn planned_as_if_large<T>(
     f: impl FnOnce(&mut sentlog::store::DbConn) -> T,
 ) -> T {
     use diesel::connection::SimpleConnection;
-    if let sentlog::store::DbConn::Pg(c) = conn {
+    if let sentlog::store::DbConn::Pg(c, _) = conn {
         c.batch_execute("SET enable_seqscan = off").unwrap();
     }
     let out = f(conn);
-    if let sentlog::store::DbConn::Pg(c) = conn {
+    if let sentlog::store::DbConn::Pg(c, _) = conn {
         c.batch_execute("RESET enable_seqscan").unwrap();
     }
     out

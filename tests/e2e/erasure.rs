@@ -30,7 +30,7 @@ pub(crate) fn find_everywhere(
     needle: &str,
 ) -> Vec<(String, i64)> {
     let columns: Vec<Column> = match conn {
-        sentlog::store::DbConn::Pg(c) => diesel::sql_query(
+        sentlog::store::DbConn::Pg(c, _) => diesel::sql_query(
             "SELECT table_name::text AS table_name, column_name::text AS column_name FROM information_schema.columns \
              WHERE table_schema = 'public' AND data_type = 'text'",
         )
@@ -55,7 +55,7 @@ pub(crate) fn find_everywhere(
             col.table_name, col.column_name
         );
         let n: Hits = match conn {
-            sentlog::store::DbConn::Pg(c) => diesel::sql_query(sql).get_result(c).unwrap(),
+            sentlog::store::DbConn::Pg(c, _) => diesel::sql_query(sql).get_result(c).unwrap(),
             sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).get_result(c).unwrap(),
         };
         if n.n > 0 {

@@ -942,7 +942,9 @@ async fn writers_of_many_statements_never_deadlock_on_tallies(db: TestDb) {
                         statements.iter().try_for_each(|s| c(s))
                     };
                     let result: Result<(), diesel::result::Error> = match &mut **conn {
-                        DbConn::Pg(c) => c.write_transaction(|c| run(&mut |s| c.batch_execute(s))),
+                        DbConn::Pg(c, _) => {
+                            c.write_transaction(|c| run(&mut |s| c.batch_execute(s)))
+                        }
                         DbConn::Sqlite(c) => {
                             c.write_transaction(|c| run(&mut |s| c.batch_execute(s)))
                         }
@@ -1422,7 +1424,7 @@ async fn next_pages_are_prepared_once(db: TestDb) {
             _ => {}
         };
         match &mut **conn {
-            sentlog::store::DbConn::Pg(c) => c.set_instrumentation(watch),
+            sentlog::store::DbConn::Pg(c, _) => c.set_instrumentation(watch),
             sentlog::store::DbConn::Sqlite(c) => c.set_instrumentation(watch),
         }
         let hotel = FilterDraft {
@@ -1509,4 +1511,148 @@ fn sqlite_keeps_a_statement_plan_across_bindings() {
         .get_result(c)
         .unwrap();
     assert_eq!(qpsg.used, 1, "SQLite built without SQLITE_ENABLE_QPSG");
+}
+
+/// How PostgreSQL plans the statements of the server's one connection now, and how
+/// the connection remembers it (read through `run_choosing_plans`, which leaves the
+/// mode as the last call left it).
+async fn plan_mode(server: &TestServer) -> (String, sentlog::store::Plans) {
+    use diesel::prelude::*;
+
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        plan_cache_mode: String,
+    }
+    server
+        .store()
+        .run_choosing_plans(|conn| {
+            let sentlog::store::DbConn::Pg(c, remembered) = conn else {
+                unreachable!("a postgres:// URL opens PostgreSQL")
+            };
+            let mode: Mode = diesel::sql_query("SHOW plan_cache_mode").get_result(c)?;
+            Ok((mode.plan_cache_mode, *remembered))
+        })
+        .await
+        .unwrap()
+}
+
+/// A message page whose filter one PostgreSQL plan serves for every hotel and value
+/// (one hotel, a channel, a status other than DELIVERED and READ...) is planned once
+/// per connection; any other page, and every other use of the connection, is planned
+/// per call with its values. The rows are the same either way (README, Performance,
+/// stop 27).
+#[tokio::test]
+async fn postgres_plans_a_page_once_only_where_one_plan_serves() {
+    use sentlog::store::Plans;
+
+    let Some(db) = TestDb::postgres() else { return };
+    let server = TestServer::start_with(db, |s| s.pool_size = 1).await;
+    let mut client = server.messages();
+    let mut batch = Vec::new();
+    for i in 0..6 {
+        let mut m = new_message("h1", &format!("m{i}"), &format!("+3361234567{i}"));
+        if i % 2 == 0 {
+            m.channel = Channel::Sms as i32;
+        }
+        m.check_in_date = "2026-12-10".into();
+        batch.push(m);
+    }
+    record(&mut client, batch).await;
+    let hotel = |f: proto::MessageFilter| proto::MessageFilter {
+        hotel_ids: vec!["h1".into()],
+        ..f
+    };
+    let all = list_all(&mut client, hotel(Default::default()), 2).await;
+    assert_eq!(all.len(), 6);
+    let status = all[0].status;
+    assert_ne!(status, MessageStatus::Delivered as i32);
+
+    let sms = list_all(
+        &mut client,
+        hotel(proto::MessageFilter {
+            channels: vec![Channel::Sms as i32],
+            ..Default::default()
+        }),
+        2,
+    )
+    .await;
+    assert_eq!(sms.len(), 3);
+    assert!(sms.iter().all(|m| m.channel == Channel::Sms as i32));
+    assert_eq!(
+        plan_mode(&server).await,
+        ("force_generic_plan".into(), Plans::Shared)
+    );
+
+    let same_status = list_all(
+        &mut client,
+        hotel(proto::MessageFilter {
+            statuses: vec![status],
+            ..Default::default()
+        }),
+        4,
+    )
+    .await;
+    assert_eq!(same_status.len(), 6);
+    assert_eq!(plan_mode(&server).await.1, Plans::Shared);
+
+    // DELIVERED is most of a big hotel's messages: its own plan differs.
+    let delivered = list_all(
+        &mut client,
+        hotel(proto::MessageFilter {
+            statuses: vec![MessageStatus::Delivered as i32],
+            ..Default::default()
+        }),
+        4,
+    )
+    .await;
+    assert!(delivered.is_empty());
+    assert_eq!(
+        plan_mode(&server).await,
+        ("force_custom_plan".into(), Plans::PerCall)
+    );
+
+    let stay = hotel(proto::MessageFilter {
+        check_in_from: "2026-12-01".into(),
+        check_in_to: "2026-12-31".into(),
+        ..Default::default()
+    });
+    list_all(&mut client, hotel(Default::default()), 50).await;
+    assert_eq!(plan_mode(&server).await.1, Plans::Shared);
+    assert_eq!(list_all(&mut client, stay.clone(), 50).await.len(), 6);
+    assert_eq!(plan_mode(&server).await.1, Plans::PerCall);
+
+    // Any other call plans per call, whatever the last page left.
+    list_all(&mut client, hotel(Default::default()), 50).await;
+    let counts = client
+        .count_messages(proto::CountMessagesRequest { filter: Some(stay) })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(counts.total, 6);
+    assert_eq!(
+        plan_mode(&server).await,
+        ("force_custom_plan".into(), Plans::PerCall)
+    );
+
+    // A phone's count: its index is the plan whatever the phone.
+    let by_phone = hotel(proto::MessageFilter {
+        phone: "+33612345671".into(),
+        ..Default::default()
+    });
+    for _ in 0..2 {
+        let counts = client
+            .count_messages(proto::CountMessagesRequest {
+                filter: Some(by_phone.clone()),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(counts.total, 1);
+        assert_eq!(
+            plan_mode(&server).await,
+            ("force_generic_plan".into(), Plans::Shared)
+        );
+    }
+    server.stop().await;
 }

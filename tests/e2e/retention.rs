@@ -197,7 +197,7 @@ async fn every_reference_to_a_message_is_found_by_index(db: TestDb) {
                 SqlitePlanRow,
                 detail
             ),
-            sentlog::store::DbConn::Pg(c) => reference_plans!(
+            sentlog::store::DbConn::Pg(c, _) => reference_plans!(
                 c,
                 "SELECT t.relname::text AS child, a.attname::text AS column \
                  FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \

@@ -134,7 +134,7 @@ struct Bytes {
 /// WAL holds nothing more).
 pub fn disk_use(conn: &mut DbConn) -> Result<(i64, i64), StoreError> {
     let bytes: Bytes = match conn {
-        DbConn::Pg(c) => {
+        DbConn::Pg(c, _) => {
             sql_query("SELECT pg_database_size(current_database()) AS bytes").get_result(c)?
         }
         DbConn::Sqlite(c) => sql_query(

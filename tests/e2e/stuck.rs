@@ -383,6 +383,22 @@ async fn a_stay_range_counts_its_stuck_messages_from_its_index(db: TestDb) {
         .into_inner();
     assert_eq!(counts.total, 2);
     assert_eq!(counts.stuck, 1);
+    // A phone's count too reads its stuck messages among its own rows.
+    let phone = proto::MessageFilter {
+        hotel_ids: vec!["h1".into()],
+        phone: "+33612345678".into(),
+        ..Default::default()
+    };
+    let counts = server
+        .messages()
+        .count_messages(proto::CountMessagesRequest {
+            filter: Some(phone),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(counts.total, 302);
+    assert_eq!(counts.stuck, 1);
 
     let store = server.store().clone();
     let sqlite = !server.is_postgres();

@@ -18,7 +18,7 @@ use super::tallies;
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::day_split;
 use crate::domain::error_category::ErrorCategory;
-use crate::domain::filter::MessageQuery;
+use crate::domain::filter::{DateRange, MessageQuery};
 use crate::domain::message::ChangedMessage;
 use crate::domain::message::{Channel, Message, MessageCategory, MessageStatus, NewMessage};
 use crate::domain::page::{Cursor, truncate_micros};
@@ -686,11 +686,9 @@ pub fn count(
     q: &MessageQuery,
     stuck_now: Option<StuckSince>,
 ) -> Result<Counts, StoreError> {
-    // A phone's messages are few: its index is the plan of its count whatever the
-    // phone, and planning that per call cost more than running it.
-    conn.use_plans(match q.phone_forms.is_empty() {
-        true => Plans::PerCall,
-        false => Plans::Shared,
+    conn.use_plans(match count_shares_one_plan(q) {
+        true => Plans::Shared,
+        false => Plans::PerCall,
     })?;
     let names = campaign_names(conn, q)?;
     if names.as_ref().is_some_and(|n| n.is_empty()) {
@@ -728,6 +726,28 @@ pub fn count(
         (None, None) => 0,
     };
     Ok(counts)
+}
+
+/// Whether one PostgreSQL plan serves `count` of `q` whatever its values (see
+/// `Plans::Shared`): a phone's count (its messages are few: its index is the plan
+/// whatever the phone), and a hotel's count over one stay range (check-in or
+/// check-out, not both: which of the two is narrower decides the index), which reads
+/// that range's index alone whatever its width. Planning that statement per call took
+/// 0.30–0.34 ms of a 1.6–1.9 ms count of a week of a big hotel's check-ins at
+/// 1,000,000 messages; a year of them took 112 ms with the shared plan against
+/// 250 ms planned with its values (which chose a parallel walk of the same index).
+fn count_shares_one_plan(q: &MessageQuery) -> bool {
+    let only = |check_in, check_out| MessageQuery {
+        hotel_ids: q.hotel_ids.clone(),
+        check_in,
+        check_out,
+        ..Default::default()
+    };
+    let open = DateRange::default();
+    let one_stay_range =
+        has_stay_range(q) && (*q == only(q.check_in, open) || *q == only(open, q.check_out));
+    let searches_phone = !q.phone_forms.is_empty();
+    searches_phone || (q.hotel_ids.len() == 1 && one_stay_range)
 }
 
 /// The statements that count a filter's stuck messages: one per branch, read from the

@@ -47,8 +47,8 @@ pub enum Plans {
     /// plan for every value is wrong for some.
     PerCall,
     /// Once per statement, without the values, reused by every execution: for the
-    /// statements one plan serves whatever their values (`messages::list`), where
-    /// planning cost more than running.
+    /// statements one plan serves whatever their values (`messages::shares_one_plan`,
+    /// `messages::count_shares_one_plan`), where planning cost more than running.
     Shared,
 }
 

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ServiceError;
-use super::paging::fetch_page;
+use super::paging::{PagePlans, fetch_page};
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
 use crate::domain::flag::{
@@ -76,6 +76,7 @@ pub async fn list(
     let order = query.order;
     fetch_page(
         state,
+        PagePlans::PerCall,
         page_size,
         page_token,
         fingerprint,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::ServiceError;
-use super::paging::fetch_page;
+use super::paging::{PagePlans, fetch_page};
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
 use crate::domain::campaign::{self, Funnel};
@@ -49,6 +49,7 @@ pub async fn list(
     let fingerprint = query.fingerprint();
     let (mut rows, next) = fetch_page(
         state,
+        PagePlans::ChosenByFetch,
         page_size,
         page_token,
         fingerprint,

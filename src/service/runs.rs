@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::ServiceError;
-use super::paging::fetch_page;
+use super::paging::{PagePlans, fetch_page};
 use crate::domain::access::Caller;
 use crate::domain::page::{self, Cursor};
 use crate::domain::run::{ReconciliationRun, Trigger};
@@ -25,6 +25,7 @@ pub async fn list(
     let scope = caller.hotels.clone();
     let (rows, next) = fetch_page(
         state,
+        PagePlans::PerCall,
         page_size,
         page_token,
         fingerprint,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::paging::fetch_page;
+use super::paging::{PagePlans, fetch_page};
 use super::{AppState, ServiceError};
 use crate::domain::FieldError;
 use crate::domain::access::Caller;
@@ -87,6 +87,7 @@ pub async fn list(
     let print = fingerprint(&format!("suppressions:{query:?}"));
     fetch_page(
         state,
+        PagePlans::PerCall,
         page_size,
         page_token,
         print,

@@ -53,6 +53,14 @@ pub enum Plans {
 }
 
 impl Plans {
+    /// `Shared` where one plan serves every value, `PerCall` otherwise.
+    pub fn shared_when(one_plan_serves: bool) -> Plans {
+        match one_plan_serves {
+            true => Plans::Shared,
+            false => Plans::PerCall,
+        }
+    }
+
     fn sql(self) -> &'static str {
         match self {
             Plans::PerCall => "SET plan_cache_mode = force_custom_plan",

@@ -174,8 +174,6 @@ pub fn list(
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<Flag>, StoreError> {
-    // Paged through `Store::run_choosing_plans`, which leaves the plans to this.
-    conn.use_plans(super::Plans::PerCall)?;
     let names = match &q.campaign_name {
         Some(needle) => {
             let names = super::messages::campaign_names_like(conn, &q.hotel_ids, needle)?;

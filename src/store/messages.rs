@@ -544,10 +544,7 @@ pub fn list(
         return Ok(Vec::new());
     }
     let names = names.as_ref();
-    conn.use_plans(match shares_one_plan(q, names) {
-        true => Plans::Shared,
-        false => Plans::PerCall,
-    })?;
+    conn.use_plans(Plans::shared_when(shares_one_plan(q, names)))?;
     page_rows(conn, q, names, cursor, limit)?
         .into_iter()
         .map(Message::try_from)
@@ -686,10 +683,7 @@ pub fn count(
     q: &MessageQuery,
     stuck_now: Option<StuckSince>,
 ) -> Result<Counts, StoreError> {
-    conn.use_plans(match count_shares_one_plan(q) {
-        true => Plans::Shared,
-        false => Plans::PerCall,
-    })?;
+    conn.use_plans(Plans::shared_when(count_shares_one_plan(q)))?;
     let names = campaign_names(conn, q)?;
     if names.as_ref().is_some_and(|n| n.is_empty()) {
         return Ok(Counts::default());

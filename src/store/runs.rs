@@ -132,8 +132,6 @@ pub fn list(
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<ReconciliationRun>, StoreError> {
-    // Paged through `Store::run_choosing_plans`, which leaves the plans to this.
-    conn.use_plans(super::Plans::PerCall)?;
     let (rows, hotel_rows): (Vec<RunRow>, Vec<RunHotelRow>) = with_conn!(conn, c => {
         let mut q = runs::table.into_boxed();
         if !hotel_ids.is_empty() {

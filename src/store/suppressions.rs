@@ -216,8 +216,6 @@ pub fn list(
     after: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<Suppression>, StoreError> {
-    // Paged through `Store::run_choosing_plans`, which leaves the plans to this.
-    conn.use_plans(super::Plans::PerCall)?;
     let rows: Vec<SuppressionRow> = with_conn!(conn, c => {
         let mut query = suppressions::table
             .select(SuppressionRow::as_select())

@@ -270,6 +270,21 @@ pub async fn list_all(
     }
 }
 
+/// CountMessages of `filter`, failing the test on an error.
+pub async fn counts(
+    server: &TestServer,
+    filter: proto::MessageFilter,
+) -> proto::CountMessagesResponse {
+    server
+        .messages()
+        .count_messages(proto::CountMessagesRequest {
+            filter: Some(filter),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// Runs one SQL statement as an operator would, behind the service's back.
 pub fn exec(conn: &mut sentlog::store::DbConn, sql: &str) -> usize {
     match conn {

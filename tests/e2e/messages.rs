@@ -1630,14 +1630,7 @@ async fn postgres_plans_a_page_once_only_where_one_plan_serves() {
         channels: vec![Channel::Sms as i32],
         ..Default::default()
     });
-    let counts = client
-        .count_messages(proto::CountMessagesRequest {
-            filter: Some(sms_only),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(counts.total, 3);
+    assert_eq!(counts(&server, sms_only).await.total, 3);
     assert_eq!(
         plan_mode(&server).await,
         ("force_custom_plan".into(), Plans::PerCall)
@@ -1649,25 +1642,13 @@ async fn postgres_plans_a_page_once_only_where_one_plan_serves() {
         phone: "+33612345671".into(),
         ..Default::default()
     });
-    let counts = client
-        .count_messages(proto::CountMessagesRequest { filter: Some(stay) })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(counts.total, 6);
+    assert_eq!(counts(&server, stay).await.total, 6);
     assert_eq!(
         plan_mode(&server).await,
         ("force_generic_plan".into(), Plans::Shared)
     );
     for _ in 0..2 {
-        let counts = client
-            .count_messages(proto::CountMessagesRequest {
-                filter: Some(by_phone.clone()),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(counts.total, 1);
+        assert_eq!(counts(&server, by_phone.clone()).await.total, 1);
         assert_eq!(
             plan_mode(&server).await,
             ("force_generic_plan".into(), Plans::Shared)

@@ -71,17 +71,6 @@ async fn stuck_ids(server: &TestServer, extra: proto::MessageFilter) -> Vec<Stri
     ids
 }
 
-async fn counts(server: &TestServer, filter: proto::MessageFilter) -> proto::CountMessagesResponse {
-    server
-        .messages()
-        .count_messages(proto::CountMessagesRequest {
-            filter: Some(filter),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
 async fn messages_become_stuck_as_time_passes(db: TestDb) {
     let server = TestServer::start(db).await;
     let mut planned = message("planned", Channel::Whatsapp, MessageStatus::Validated);
@@ -375,30 +364,18 @@ async fn a_stay_range_counts_its_stuck_messages_from_its_index(db: TestDb) {
         check_out_to: "2026-12-17".into(),
         ..Default::default()
     };
-    let counts = server
-        .messages()
-        .count_messages(proto::CountMessagesRequest { filter: Some(week) })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(counts.total, 2);
-    assert_eq!(counts.stuck, 1);
+    let week = counts(&server, week).await;
+    assert_eq!(week.total, 2);
+    assert_eq!(week.stuck, 1);
     // A phone's count too reads its stuck messages among its own rows.
     let phone = proto::MessageFilter {
         hotel_ids: vec!["h1".into()],
         phone: "+33612345678".into(),
         ..Default::default()
     };
-    let counts = server
-        .messages()
-        .count_messages(proto::CountMessagesRequest {
-            filter: Some(phone),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(counts.total, 302);
-    assert_eq!(counts.stuck, 1);
+    let phone = counts(&server, phone).await;
+    assert_eq!(phone.total, 302);
+    assert_eq!(phone.stuck, 1);
 
     let store = server.store().clone();
     let sqlite = !server.is_postgres();

@@ -172,6 +172,59 @@ impl MessageQuery {
             && (self.categories.is_empty() || self.categories.contains(&m.category))
     }
 
+    /// This query as one query per day of its check-in (or check-out) range, whose
+    /// matches together are exactly this query's: a message has one check-in date. The
+    /// store reads a page that way because each day is a range of a stay-date index
+    /// already in page order, so a page costs a page's worth of entries a day instead of
+    /// every message of the range, sorted (a week of a big hotel's check-ins holds
+    /// ~35,000 messages at 10,000,000). `None` when that is not the way to read it: not
+    /// exactly one hotel (the stay-date indexes start with it), a key of its own (a
+    /// phone, address, reservation or provider id finds its few messages through its
+    /// own index), or no range with both ends set of at most `max_days` days. Of two
+    /// such ranges the shorter is split; the other stays a filter of every day.
+    pub fn per_stay_day(&self, max_days: i64) -> Option<Vec<MessageQuery>> {
+        let keyed = !self.phone_forms.is_empty()
+            || self.email.is_some()
+            || self.pms_reservation_id.is_some()
+            || self.provider_message_id.is_some();
+        if self.hotel_ids.len() != 1 || keyed {
+            return None;
+        }
+        let days = |r: DateRange| match (r.from, r.to) {
+            (Some(from), Some(to)) if from <= to && (to - from).num_days() < max_days => {
+                Some((from, (to - from).num_days() + 1))
+            }
+            _ => None,
+        };
+        let on_check_in = match (days(self.check_in), days(self.check_out)) {
+            (Some((_, a)), Some((_, b))) => a <= b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let (from, count) = days(match on_check_in {
+            true => self.check_in,
+            false => self.check_out,
+        })?;
+        Some(
+            (0..count)
+                .map(|i| {
+                    let day = from + chrono::Duration::days(i);
+                    let one = DateRange {
+                        from: Some(day),
+                        to: Some(day),
+                    };
+                    let mut q = self.clone();
+                    match on_check_in {
+                        true => q.check_in = one,
+                        false => q.check_out = one,
+                    }
+                    q
+                })
+                .collect(),
+        )
+    }
+
     /// Binds page tokens to this exact query (and so to the caller's hotel scope).
     /// Whether it asks for stuck messages counts; the instant it was asked does not,
     /// so the next page of "stuck" is still the same query a minute later.
@@ -313,5 +366,101 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.fingerprint(), b.fingerprint());
+    }
+
+    mod per_stay_day {
+        use super::*;
+        use crate::domain::testing;
+        use proptest::prelude::*;
+
+        fn day(n: i64) -> NaiveDate {
+            NaiveDate::from_ymd_opt(2027, 2, 1).unwrap() + chrono::Duration::days(n)
+        }
+
+        fn range(from: Option<i64>, to: Option<i64>) -> DateRange {
+            DateRange {
+                from: from.map(day),
+                to: to.map(day),
+            }
+        }
+
+        fn one_hotel(check_in: DateRange, check_out: DateRange) -> MessageQuery {
+            MessageQuery {
+                hotel_ids: vec!["h".into()],
+                check_in,
+                check_out,
+                ..Default::default()
+            }
+        }
+
+        #[test]
+        fn splits_the_shorter_bounded_range_only_for_one_hotel_without_a_key() {
+            let week = range(Some(0), Some(6));
+            let month = range(Some(0), Some(29));
+            let days = one_hotel(month, week).per_stay_day(62).unwrap();
+            assert_eq!(days.len(), 7);
+            assert!(days.iter().all(|q| q.check_in == month));
+            assert_eq!(days[6].check_out, range(Some(6), Some(6)));
+            // Open-ended, too long, reversed: read as one range.
+            assert!(
+                one_hotel(range(Some(0), None), DateRange::default())
+                    .per_stay_day(62)
+                    .is_none()
+            );
+            assert!(
+                one_hotel(range(Some(0), Some(62)), DateRange::default())
+                    .per_stay_day(62)
+                    .is_none()
+            );
+            assert_eq!(
+                one_hotel(range(Some(0), Some(61)), DateRange::default())
+                    .per_stay_day(62)
+                    .unwrap()
+                    .len(),
+                62
+            );
+            assert!(
+                one_hotel(range(Some(3), Some(2)), DateRange::default())
+                    .per_stay_day(62)
+                    .is_none()
+            );
+            let mut all_hotels = one_hotel(week, DateRange::default());
+            all_hotels.hotel_ids.clear();
+            assert!(all_hotels.per_stay_day(62).is_none());
+            let mut phone = one_hotel(week, DateRange::default());
+            phone.phone_forms = vec!["+33612345678".into()];
+            assert!(phone.per_stay_day(62).is_none());
+        }
+
+        fn bound() -> impl Strategy<Value = Option<i64>> {
+            proptest::option::weighted(0.8, 0..20i64)
+        }
+
+        proptest! {
+            /// A message the query matches is matched by exactly one day's query, and
+            /// one it does not match by none.
+            #[test]
+            fn each_match_falls_on_exactly_one_day(
+                check_in in (bound(), bound()),
+                check_out in (bound(), bound()),
+                stays in proptest::collection::vec(
+                    (proptest::option::of(-2..22i64), proptest::option::of(-2..22i64)),
+                    1..30,
+                ),
+            ) {
+                let q = one_hotel(range(check_in.0, check_in.1), range(check_out.0, check_out.1));
+                if let Some(days) = q.per_stay_day(10) {
+                    for (i, (arrive, leave)) in stays.into_iter().enumerate() {
+                        let at = chrono::TimeZone::timestamp_opt(&Utc, 1_790_000_000, 0).unwrap();
+                        let mut m = testing::message(&format!("m{i}"), Channel::Sms, MessageStatus::Sent, at);
+                        m.hotel_id = "h".into();
+                        m.check_in_date = arrive.map(day);
+                        m.check_out_date = leave.map(day);
+                        let matching_days = days.iter().filter(|d| d.matches(&m)).count();
+                        prop_assert_eq!(matching_days, usize::from(q.matches(&m)));
+                    }
+                }
+            }
+        }
     }
 }

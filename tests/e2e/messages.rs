@@ -1328,7 +1328,7 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
     server.stop().await;
 }
 
-/// A check-in or check-out range is read day by day and merged (up to 62 days) or in
+/// A check-in or check-out range is read day by day and merged (up to 14 days) or in
 /// one query (longer): both page exactly like the plain newest-first order.
 async fn date_ranges_page_like_any_filter(db: TestDb) {
     let server = TestServer::start(db).await;
@@ -1388,6 +1388,26 @@ async fn date_ranges_page_like_any_filter(db: TestDb) {
         let got: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(got, expected, "{from}..{to}");
     }
+    // Both ranges: the shorter (a week of check-outs) is read a day at a time, the
+    // month of check-ins filters every day; both channels.
+    let both = proto::MessageFilter {
+        hotel_ids: vec!["h".into()],
+        check_in_from: "2027-02-01".into(),
+        check_in_to: "2027-02-20".into(),
+        check_out_from: "2027-03-04".into(),
+        check_out_to: "2027-03-10".into(),
+        ..Default::default()
+    };
+    let expected: Vec<&str> = all
+        .iter()
+        .filter(|m| ("2027-02-01".."2027-02-21").contains(&m.check_in_date.as_str()))
+        .filter(|m| ("2027-03-04".."2027-03-11").contains(&m.check_out_date.as_str()))
+        .map(|m| m.id.as_str())
+        .collect();
+    assert!(!expected.is_empty());
+    let got = list_all(&mut client, both, 3).await;
+    let got: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(got, expected);
     server.stop().await;
 }
 
@@ -1538,7 +1558,8 @@ async fn plan_mode(server: &TestServer) -> (String, sentlog::store::Plans) {
 }
 
 /// A message page whose filter one PostgreSQL plan serves for every hotel and value
-/// (one hotel, a channel, a status other than DELIVERED and READ...) is planned once
+/// (one hotel, a channel, a status other than DELIVERED and READ, a day of a stay
+/// range read a day at a time...) is planned once
 /// per connection, and so is a count of a phone or of a hotel's stay range; any other
 /// page or count, and every other use of the connection, is planned per call with its
 /// values. The rows are the same either way (README, Performance,
@@ -1598,15 +1619,13 @@ async fn postgres_plans_a_page_once_only_where_one_plan_serves() {
     assert_eq!(plan_mode(&server).await.1, Plans::Shared);
 
     // DELIVERED is most of a big hotel's messages: its own plan differs.
-    let delivered = list_all(
-        &mut client,
+    let delivered_filter = || {
         hotel(proto::MessageFilter {
             statuses: vec![MessageStatus::Delivered as i32],
             ..Default::default()
-        }),
-        4,
-    )
-    .await;
+        })
+    };
+    let delivered = list_all(&mut client, delivered_filter(), 4).await;
     assert!(delivered.is_empty());
     assert_eq!(
         plan_mode(&server).await,
@@ -1614,13 +1633,22 @@ async fn postgres_plans_a_page_once_only_where_one_plan_serves() {
     );
 
     let stay = hotel(proto::MessageFilter {
-        check_in_from: "2026-12-01".into(),
-        check_in_to: "2026-12-31".into(),
+        check_in_from: "2026-12-07".into(),
+        check_in_to: "2026-12-13".into(),
         ..Default::default()
     });
-    list_all(&mut client, hotel(Default::default()), 50).await;
+    // A week of check-ins is read a day at a time: every day's statement walks one
+    // day of the hotel's check-in index, whatever the day. Open-ended, the range's
+    // plan depends on its width.
+    list_all(&mut client, delivered_filter(), 4).await;
+    assert_eq!(plan_mode(&server).await.1, Plans::PerCall);
+    assert_eq!(list_all(&mut client, stay.clone(), 4).await.len(), 6);
     assert_eq!(plan_mode(&server).await.1, Plans::Shared);
-    assert_eq!(list_all(&mut client, stay.clone(), 50).await.len(), 6);
+    let open_stay = hotel(proto::MessageFilter {
+        check_in_from: "2026-12-01".into(),
+        ..Default::default()
+    });
+    assert_eq!(list_all(&mut client, open_stay, 50).await.len(), 6);
     assert_eq!(plan_mode(&server).await.1, Plans::PerCall);
 
     // Any other call plans per call, whatever the last page left: a count of SMS

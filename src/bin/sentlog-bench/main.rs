@@ -51,6 +51,10 @@ pub struct Args {
     /// baselines), to tune them on a `--reuse`d database without the reads' minutes.
     #[arg(long)]
     writes_only: bool,
+    /// Measure only ListMessages of each filter (and the no-op floor), to compare two
+    /// builds' pages on a `--reuse`d database without the counts' minutes.
+    #[arg(long)]
+    lists_only: bool,
     /// Also print the database's plan of each filter's list query.
     #[arg(long)]
     explain: bool,

@@ -38,7 +38,20 @@ pub async fn measure(
     if args.writes_only {
         return writes(store, &channels, table).await;
     }
-    reads(store, regions, seeded, &channels, args.calls, floor, table).await?;
+    let lists_only = args.lists_only;
+    reads(
+        store,
+        regions,
+        seeded,
+        &channels,
+        (args.calls, lists_only),
+        floor,
+        table,
+    )
+    .await?;
+    if lists_only {
+        return Ok(());
+    }
     writes(store, &channels, table).await?;
     reconciliation(&channels[0], table).await
 }
@@ -86,13 +99,14 @@ pub fn composed_limit(plain_per_second: f64, floor_per_second: f64) -> f64 {
     1.0 / (1.0 / plain_per_second + 1.0 / floor_per_second)
 }
 
-/// ListMessages and CountMessages per filter, GetCampaignStats, page 20, CheckRecipients.
+/// ListMessages and CountMessages per filter, GetCampaignStats, page 20, CheckRecipients;
+/// with `lists_only`, ListMessages alone.
 async fn reads(
     store: &Store,
     regions: &RegionMap,
     seeded: &Seeded,
     channels: &[Transport],
-    calls: usize,
+    (calls, lists_only): (usize, bool),
     floor_per_second: f64,
     table: &mut Table,
 ) -> anyhow::Result<()> {
@@ -140,6 +154,9 @@ async fn reads(
                 grpc.per_second / limit
             ),
         );
+        if lists_only {
+            continue;
+        }
         let (ch, f) = (channels.to_vec(), filter.clone());
         let grpc = concurrent_within(calls.div_ceil(5), QUERY_BUDGET, move |client, _| {
             let mut client = MessageServiceClient::new(ch[client].clone());
@@ -179,6 +196,9 @@ async fn reads(
         );
     }
 
+    if lists_only {
+        return Ok(());
+    }
     let ch = channels.to_vec();
     let stats = concurrent_within(calls.div_ceil(5), QUERY_BUDGET, move |client, _| {
         let mut client = MessageServiceClient::new(ch[client].clone());

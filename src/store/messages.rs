@@ -619,6 +619,16 @@ fn reads_rows_in_one_step(conn: &DbConn, q: &MessageQuery) -> bool {
     (conn.backend() == super::Backend::Sqlite || searches_phone) && !has_stay_range(q)
 }
 
+/// The rows of a page's chosen ids (a list or a subquery), newest first.
+macro_rules! rows_in_page_order {
+    ($ids:expr) => {
+        messages::table
+            .filter(messages::id.eq_any($ids))
+            .order((messages::created_at.desc(), messages::id.desc()))
+            .select(MessageRow::as_select())
+    };
+}
+
 /// The rows of one page of `q` (campaign names already resolved), newest first.
 ///
 /// The page's ids are chosen first, from an index alone where one covers the filter,
@@ -643,11 +653,7 @@ fn page_rows(
     let sort_matches = sorts_matches(conn, q);
     Ok(with_conn!(conn, c => {
         let ids = page_query!(q, names, cursor, limit, sort_matches).select(messages::id);
-        messages::table
-            .filter(messages::id.eq_any(ids))
-            .order((messages::created_at.desc(), messages::id.desc()))
-            .select(MessageRow::as_select())
-            .load(c)?
+        rows_in_page_order!(ids).load(c)?
     }))
 }
 
@@ -687,11 +693,7 @@ fn page_rows_per_day(
     newest.sort_unstable_by(|a, b| b.cmp(a));
     newest.truncate(limit);
     let ids: Vec<String> = newest.into_iter().map(|(_, id)| id).collect();
-    Ok(with_conn!(conn, c => messages::table
-        .filter(messages::id.eq_any(ids))
-        .order((messages::created_at.desc(), messages::id.desc()))
-        .select(MessageRow::as_select())
-        .load(c)?))
+    Ok(with_conn!(conn, c => rows_in_page_order!(ids).load(c)?))
 }
 
 /// Whether one PostgreSQL plan serves a page of `q` for every hotel and value, so the

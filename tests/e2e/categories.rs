@@ -56,14 +56,8 @@ async fn categories_are_kept_filtered_and_counted(db: TestDb) {
             ..Default::default()
         },
     ] {
-        let counts = m
-            .count_messages(proto::CountMessagesRequest {
-                filter: Some(filter.clone()),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let by: Vec<(i32, i64)> = counts
+        let by_filter = counts(&mut m, filter.clone()).await;
+        let by: Vec<(i32, i64)> = by_filter
             .by_category
             .iter()
             .map(|c| (c.category, c.count))
@@ -77,16 +71,14 @@ async fn categories_are_kept_filtered_and_counted(db: TestDb) {
             ],
             "{filter:?}"
         );
-        let only_utility = m
-            .count_messages(proto::CountMessagesRequest {
-                filter: Some(proto::MessageFilter {
-                    categories: vec![MessageCategory::Utility as i32],
-                    ..filter
-                }),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let only_utility = counts(
+            &mut m,
+            proto::MessageFilter {
+                categories: vec![MessageCategory::Utility as i32],
+                ..filter
+            },
+        )
+        .await;
         assert_eq!(only_utility.total, 2);
     }
     // Unknown values are refused, naming the field.

@@ -272,11 +272,10 @@ pub async fn list_all(
 
 /// CountMessages of `filter`, failing the test on an error.
 pub async fn counts(
-    server: &TestServer,
+    client: &mut MessageServiceClient<Channel>,
     filter: proto::MessageFilter,
 ) -> proto::CountMessagesResponse {
-    server
-        .messages()
+    client
         .count_messages(proto::CountMessagesRequest {
             filter: Some(filter),
         })

@@ -96,7 +96,12 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
         stuck_ids(&server, Default::default()).await.is_empty(),
         "nothing waited yet"
     );
-    assert_eq!(counts(&server, Default::default()).await.stuck, 0);
+    assert_eq!(
+        counts(&mut server.messages(), Default::default())
+            .await
+            .stuck,
+        0
+    );
 
     // Seven hours later: too long for SMS (6 h), not for WhatsApp (24 h).
     backdate(&server, &sms_sent, "status_changed_at", Duration::hours(7));
@@ -111,13 +116,13 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
     let mut expected = vec![sms_sent.clone(), email_pending.clone()];
     expected.sort();
     assert_eq!(stuck_ids(&server, Default::default()).await, expected);
-    let all = counts(&server, Default::default()).await;
+    let all = counts(&mut server.messages(), Default::default()).await;
     assert_eq!((all.total, all.stuck), (6, 2));
     let sms = proto::MessageFilter {
         channels: vec![Channel::Sms as i32],
         ..Default::default()
     };
-    assert_eq!(counts(&server, sms.clone()).await.stuck, 1);
+    assert_eq!(counts(&mut server.messages(), sms.clone()).await.stuck, 1);
     // Counted per status and channel that can be stuck: each filter counts its own.
     let stuck_of = |statuses: Vec<MessageStatus>, channels: Vec<Channel>| proto::MessageFilter {
         statuses: statuses.into_iter().map(|s| s as i32).collect(),
@@ -176,14 +181,14 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
         ),
     ] {
         assert_eq!(
-            counts(&server, filter.clone()).await.stuck,
+            counts(&mut server.messages(), filter.clone()).await.stuck,
             stuck,
             "{filter:?}"
         );
     }
     assert_eq!(stuck_ids(&server, sms).await, vec![sms_sent.clone()]);
     let only_stuck = counts(
-        &server,
+        &mut server.messages(),
         proto::MessageFilter {
             stuck: true,
             ..Default::default()
@@ -227,7 +232,12 @@ async fn messages_become_stuck_as_time_passes(db: TestDb) {
 
     // Another day: WhatsApp's patience runs out too.
     backdate(&server, &wa_sent, "status_changed_at", Duration::hours(25));
-    assert_eq!(counts(&server, Default::default()).await.stuck, 3);
+    assert_eq!(
+        counts(&mut server.messages(), Default::default())
+            .await
+            .stuck,
+        3
+    );
     // News for the SMS: it is not stuck any more.
     server
         .messages()
@@ -364,7 +374,7 @@ async fn a_stay_range_counts_its_stuck_messages_from_its_index(db: TestDb) {
         check_out_to: "2026-12-17".into(),
         ..Default::default()
     };
-    let week = counts(&server, week).await;
+    let week = counts(&mut server.messages(), week).await;
     assert_eq!(week.total, 2);
     assert_eq!(week.stuck, 1);
     // A phone's count too reads its stuck messages among its own rows.
@@ -373,7 +383,7 @@ async fn a_stay_range_counts_its_stuck_messages_from_its_index(db: TestDb) {
         phone: "+33612345678".into(),
         ..Default::default()
     };
-    let phone = counts(&server, phone).await;
+    let phone = counts(&mut server.messages(), phone).await;
     assert_eq!(phone.total, 302);
     assert_eq!(phone.stuck, 1);
 

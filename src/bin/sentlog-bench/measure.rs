@@ -38,18 +38,8 @@ pub async fn measure(
     if args.writes_only {
         return writes(store, &channels, table).await;
     }
-    let lists_only = args.lists_only;
-    reads(
-        store,
-        regions,
-        seeded,
-        &channels,
-        (args.calls, lists_only),
-        floor,
-        table,
-    )
-    .await?;
-    if lists_only {
+    reads(store, regions, seeded, &channels, args, floor, table).await?;
+    if args.lists_only {
         return Ok(());
     }
     writes(store, &channels, table).await?;
@@ -106,10 +96,11 @@ async fn reads(
     regions: &RegionMap,
     seeded: &Seeded,
     channels: &[Transport],
-    (calls, lists_only): (usize, bool),
+    args: &Args,
     floor_per_second: f64,
     table: &mut Table,
 ) -> anyhow::Result<()> {
+    let (calls, lists_only) = (args.calls, args.lists_only);
     let channel = channels[0].clone();
     for (name, filter) in filters(seeded) {
         let query = message_query(filter.clone(), regions)?;

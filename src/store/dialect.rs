@@ -19,6 +19,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::StoreError;
 use super::changes::{CHANNEL, IDS_PER_NOTIFY, encode};
+use super::message_key::id_keys;
 use super::rows::{CheckRow, FlagRow, HistoryRow, StateRow, SuppressionRow};
 use super::schema::{
     flags, messages, reconciliation_checks as checks, status_events, suppressions,
@@ -89,7 +90,7 @@ macro_rules! dialect {
         impl Dialect for $conn {
             fn insert_history_chunk(&mut self, rows: &[HistoryRow]) -> Result<(), StoreError> {
                 diesel::insert_into(status_events::table)
-                    .values(rows)
+                    .values(rows.to_vec())
                     .on_conflict_do_nothing()
                     .execute(self)?;
                 Ok(())
@@ -97,7 +98,7 @@ macro_rules! dialect {
 
             fn insert_flags_chunk(&mut self, rows: &[FlagRow]) -> Result<Vec<String>, StoreError> {
                 Ok(diesel::insert_into(flags::table)
-                    .values(rows)
+                    .values(rows.to_vec())
                     .on_conflict_do_nothing()
                     .returning(flags::id)
                     .get_results(self)?)
@@ -105,7 +106,7 @@ macro_rules! dialect {
 
             fn upsert_checks_chunk(&mut self, rows: &[CheckRow]) -> Result<(), StoreError> {
                 diesel::insert_into(checks::table)
-                    .values(rows)
+                    .values(rows.to_vec())
                     .on_conflict(checks::message_id)
                     .do_update()
                     .set((
@@ -118,7 +119,7 @@ macro_rules! dialect {
 
             fn insert_suppressions_chunk(&mut self, rows: &[SuppressionRow]) -> Result<usize, StoreError> {
                 Ok(diesel::insert_into(suppressions::table)
-                    .values(rows)
+                    .values(rows.to_vec())
                     .on_conflict_do_nothing()
                     .execute(self)?)
             }
@@ -174,7 +175,7 @@ dialect!(PgConnection, {
         hotel_ids: &[String],
     ) -> Result<Vec<StateRow>, StoreError> {
         let q = messages::table
-            .filter(messages::id.eq_any(ids.to_vec()))
+            .filter(messages::id.eq_any(id_keys(ids.iter().cloned())))
             .order(messages::id)
             .select(StateRow::as_select())
             .for_update();
@@ -243,7 +244,7 @@ dialect!(SqliteConnection, {
         hotel_ids: &[String],
     ) -> Result<Vec<StateRow>, StoreError> {
         let mut q = messages::table
-            .filter(messages::id.eq_any(ids.to_vec()))
+            .filter(messages::id.eq_any(id_keys(ids.iter().cloned())))
             .order(messages::id)
             .select(StateRow::as_select())
             .into_boxed();

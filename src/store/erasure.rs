@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::connection::to_db;
+use super::message_key::id_keys;
 use super::schema::{erasures, flags, messages, pms_guests, status_events, suppressions};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::with_conn;
@@ -39,7 +40,7 @@ pub fn erase(
             .load(c)?;
         let mut out = Erased::default();
         for chunk in ids.chunks(500) {
-            out.messages_redacted += diesel::update(messages::table.filter(messages::id.eq_any(chunk.to_vec())))
+            out.messages_redacted += diesel::update(messages::table.filter(messages::id.eq_any(id_keys(chunk.iter().cloned()))))
                 .set((
                     messages::recipient_phone.eq(None::<String>),
                     messages::recipient_email.eq(None::<String>),
@@ -50,7 +51,7 @@ pub fn erase(
                     messages::updated_at.eq(to_db(now)),
                 ))
                 .execute(c)? as i64;
-            diesel::update(status_events::table.filter(status_events::message_id.eq_any(chunk.to_vec())))
+            diesel::update(status_events::table.filter(status_events::message_id.eq_any(id_keys(chunk.iter().cloned()))))
                 .set(status_events::error_message.eq(None::<String>))
                 .execute(c)?;
         }
@@ -69,7 +70,7 @@ pub fn erase(
             .filter(flags::hotel_id.eq(&hotel))
             .filter(
                 flags::message_id
-                    .eq_any(ids.clone())
+                    .eq_any(id_keys(ids.iter().cloned()))
                     .or(flags::message_phone.eq_any(phones.clone()))
                     .or(flags::pms_phone.eq_any(phones.clone()))
                     .or(flags::suggested_phone.eq_any(phones.clone()))

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Timestamp};
+use diesel::sql_types::{Bool, Timestamp};
 
 use super::connection::{Plans, from_db, to_db};
 use super::dialect::Dialect;
 use super::fragments::{StaticSql, filter_in, filter_matched_names, row_before, static_sql};
+use super::message_key::{Key, MessageKey, id_key, id_keys};
 use super::rows::HistoryRow;
 use super::schema::{campaigns, messages};
 use super::status_events::insert_history;
@@ -39,6 +40,7 @@ pub const RECORDED_EVENT_ID: &str = "recorded";
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub struct MessageRow {
+    #[diesel(serialize_as = Key)]
     pub id: String,
     pub hotel_id: String,
     pub external_id: String,
@@ -269,7 +271,7 @@ fn record_once(
         }
         for chunk in inserts.chunks(rows_per_insert) {
             let inserted: Vec<String> = diesel::insert_into(messages::table)
-                .values(chunk)
+                .values(chunk.to_vec())
                 .on_conflict((messages::hotel_id, messages::external_id))
                 .do_nothing()
                 .returning(messages::id)
@@ -571,7 +573,7 @@ macro_rules! page_query {
                 (messages::created_at, messages::id),
                 (
                     to_db(cur.at).into_sql::<Timestamp>(),
-                    cur.id.clone().into_sql::<Text>(),
+                    id_key(cur.id.clone()).into_sql::<MessageKey>(),
                 ),
             ));
         }
@@ -693,7 +695,7 @@ fn page_rows_per_day(
     newest.sort_unstable_by(|a, b| b.cmp(a));
     newest.truncate(limit);
     let ids: Vec<String> = newest.into_iter().map(|(_, id)| id).collect();
-    Ok(with_conn!(conn, c => rows_in_page_order!(ids).load(c)?))
+    Ok(with_conn!(conn, c => rows_in_page_order!(id_keys(ids)).load(c)?))
 }
 
 /// Whether one PostgreSQL plan serves a page of `q` for every hotel and value, so the
@@ -1093,7 +1095,7 @@ pub fn get_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Message>, Store
     with_conn!(conn, c => {
         for chunk in ids.chunks(INSERT_CHUNK) {
             rows.extend(messages::table
-                .filter(messages::id.eq_any(chunk.to_vec()))
+                .filter(messages::id.eq_any(id_keys(chunk.iter().cloned())))
                 .select(MessageRow::as_select())
                 .load::<MessageRow>(c)?);
         }
@@ -1104,7 +1106,7 @@ pub fn get_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Message>, Store
 /// One message, if it exists in one of `hotel_ids` (empty: any hotel).
 pub fn get(conn: &mut DbConn, id: &str, hotel_ids: &[String]) -> Result<Message, StoreError> {
     let row: MessageRow = with_conn!(conn, c => {
-        let mut query = messages::table.filter(messages::id.eq(id.to_string())).into_boxed();
+        let mut query = messages::table.filter(messages::id.eq(id_key(id))).into_boxed();
         if !hotel_ids.is_empty() {
             query = query.filter(messages::hotel_id.eq_any(hotel_ids.to_vec()));
         }

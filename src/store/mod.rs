@@ -8,6 +8,7 @@ pub mod explain;
 pub mod flags;
 pub mod fragments;
 pub mod guests;
+pub mod message_key;
 pub mod messages;
 pub mod parking;
 pub mod recategorize;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use super::message_key::{id_key, id_keys};
 use super::schema::{messages, sentlog_meta, status_events};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::error_category::categorize;
@@ -48,7 +49,7 @@ pub struct Batch {
 pub fn batch(conn: &mut DbConn, after_id: &str, limit: usize) -> Result<Batch, StoreError> {
     with_conn!(conn, c => c.write_transaction(|c| {
         let rows: Vec<(String, Option<String>, Option<String>, i32)> = messages::table
-            .filter(messages::id.gt(after_id.to_string()))
+            .filter(messages::id.gt(id_key(after_id)))
             .filter(messages::error_code.is_not_null())
             .order(messages::id)
             .limit(limit as i64)
@@ -65,13 +66,13 @@ pub fn batch(conn: &mut DbConn, after_id: &str, limit: usize) -> Result<Batch, S
             }
         }
         for (category, ids) in &messages_to {
-            out.messages_changed += diesel::update(messages::table.filter(messages::id.eq_any(ids)))
+            out.messages_changed += diesel::update(messages::table.filter(messages::id.eq_any(id_keys(ids.iter().cloned()))))
                 .set(messages::error_category.eq(category))
                 .execute(c)?;
         }
         let ids: Vec<&str> = provider_of.keys().copied().collect();
         let events: Vec<(String, String, Option<String>, i32)> = status_events::table
-            .filter(status_events::message_id.eq_any(&ids))
+            .filter(status_events::message_id.eq_any(id_keys(ids)))
             .filter(status_events::error_code.is_not_null())
             .select((status_events::message_id, status_events::event_id, status_events::error_code, status_events::error_category))
             .load(c)?;
@@ -81,7 +82,7 @@ pub fn batch(conn: &mut DbConn, after_id: &str, limit: usize) -> Result<Batch, S
             if now != stored {
                 out.events_changed += diesel::update(
                     status_events::table
-                        .filter(status_events::message_id.eq(&message_id))
+                        .filter(status_events::message_id.eq(id_key(message_id.clone())))
                         .filter(status_events::event_id.eq(&event_id)),
                 )
                 .set(status_events::error_category.eq(now))

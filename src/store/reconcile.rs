@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
 use super::flags::insert_new;
+use super::message_key::{id_key, id_keys};
 use super::messages::MessageRow;
 use super::rows::{CheckRow, FlagRow};
 use super::schema::{flags, messages, reconciliation_checks as checks};
@@ -56,7 +57,7 @@ pub fn candidates(
         let mut q = messages::table
             .left_join(checks::table)
             .filter(messages::status.eq(code))
-            .filter(messages::id.gt(after_id.to_string()))
+            .filter(messages::id.gt(id_key(after_id)))
             .filter(
                 checks::message_id
                     .nullable()
@@ -177,7 +178,7 @@ pub fn stays(conn: &mut DbConn, hotel_id: &str, stays: &[StayRef]) -> Result<Sta
                         .filter(messages::pms_reservation_id.is_null()),
                     StayKind::Phone => q.filter(messages::recipient_phone.eq_any(keys)),
                     StayKind::Email => q.filter(messages::email_normalized.eq_any(keys)),
-                    StayKind::Message => q.filter(messages::id.eq_any(keys)),
+                    StayKind::Message => q.filter(messages::id.eq_any(id_keys(keys))),
                 };
                 q.select(MessageRow::as_select()).load(c)?
             });
@@ -253,7 +254,7 @@ pub fn record_chunk(
                     .filter(flags::updated_at.eq(to_db(u.was_updated_at))),
             )
             .set((
-                flags::message_id.eq(&row.message_id),
+                flags::message_id.eq(id_key(row.message_id.clone())),
                 flags::reason.eq(row.reason),
                 flags::detail.eq(&row.detail),
                 flags::message_phone.eq(&row.message_phone),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::connection::to_db;
+use super::message_key::id_keys;
 use super::schema::{flags, messages};
 use super::{DbConn, StoreError, WriteTransaction};
 use crate::domain::flag::FlagState;
@@ -38,7 +39,7 @@ pub fn purge_batch(
             .select(messages::id)
             .limit(batch as i64)
             .load(c)?;
-        let messages = diesel::delete(messages::table.filter(messages::id.eq_any(message_ids)))
+        let messages = diesel::delete(messages::table.filter(messages::id.eq_any(id_keys(message_ids))))
             .execute(c)? as i64;
         Ok(Purged { messages, flags })
     }))

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::message_key::Key;
 use super::schema::{
     flags, messages, reconciliation_checks as checks, status_events, suppressions,
 };
@@ -12,6 +13,7 @@ use super::schema::{
 pub struct FlagRow {
     pub id: String,
     pub hotel_id: String,
+    #[diesel(serialize_as = Key)]
     pub message_id: String,
     pub run_id: Option<String>,
     pub reason: i32,
@@ -48,6 +50,7 @@ pub struct FlagRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = checks, treat_none_as_default_value = false)]
 pub struct CheckRow {
+    #[diesel(serialize_as = Key)]
     pub message_id: String,
     pub checked_at: NaiveDateTime,
     pub message_updated_at: NaiveDateTime,
@@ -79,6 +82,7 @@ pub struct StateRow {
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = status_events, treat_none_as_default_value = false)]
 pub struct HistoryRow {
+    #[diesel(serialize_as = Key)]
     pub message_id: String,
     pub event_id: String,
     pub status: i32,

@@ -1,8 +1,11 @@
 // The tables of migrations/{sqlite,postgres}: both backends share one schema.
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::message_key::MessageKey;
+
     messages (id) {
-        id -> Text,
+        id -> MessageKey,
         hotel_id -> Text,
         external_id -> Text,
         phone_region -> Nullable<Text>,
@@ -59,8 +62,11 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::message_key::MessageKey;
+
     status_events (message_id, event_id) {
-        message_id -> Text,
+        message_id -> MessageKey,
         event_id -> Text,
         status -> Integer,
         occurred_at -> Timestamp,
@@ -119,10 +125,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::message_key::MessageKey;
+
     flags (id) {
         id -> Text,
         hotel_id -> Text,
-        message_id -> Text,
+        message_id -> MessageKey,
         run_id -> Nullable<Text>,
         reason -> Integer,
         detail -> Text,
@@ -155,8 +164,11 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::message_key::MessageKey;
+
     reconciliation_checks (message_id) {
-        message_id -> Text,
+        message_id -> MessageKey,
         checked_at -> Timestamp,
         message_updated_at -> Timestamp,
     }

@@ -14,6 +14,7 @@ use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::message_key::{Key, MessageKey, id_key, id_keys};
 use super::rows::{HistoryRow, StateRow};
 use super::schema::status_events;
 use super::{DbConn, StoreError, WriteTransaction};
@@ -220,7 +221,7 @@ macro_rules! apply_events {
         let mut kept = Kept::default();
         for chunk in known.chunks(HISTORY_CHUNK) {
             let rows: Vec<(String, String, i32, NaiveDateTime, Option<String>)> = status_events::table
-                .filter(status_events::message_id.eq_any(chunk.to_vec()))
+                .filter(status_events::message_id.eq_any(id_keys(chunk.iter().cloned())))
                 .select((
                     status_events::message_id,
                     status_events::event_id,
@@ -344,9 +345,11 @@ pub(crate) fn update_states<DB>(
 where
     DB: diesel::backend::Backend
         + diesel::sql_types::HasSqlType<Text>
+        + diesel::sql_types::HasSqlType<MessageKey>
         + diesel::sql_types::HasSqlType<Integer>
         + diesel::sql_types::HasSqlType<Timestamp>,
     String: diesel::serialize::ToSql<Text, DB>,
+    Key: diesel::serialize::ToSql<MessageKey, DB>,
     i32: diesel::serialize::ToSql<Integer, DB>,
     NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
 {
@@ -393,7 +396,7 @@ where
     let mut q = diesel::sql_query(sql).into_boxed::<DB>();
     for (id, s) in rows {
         q = q
-            .bind::<Text, _>((*id).clone())
+            .bind::<MessageKey, _>(id_key((*id).clone()))
             .bind::<Integer, _>(s.status.code())
             .bind::<Timestamp, _>(to_db(s.status_changed_at))
             .bind::<Text, _>(s.status_event_id.clone())
@@ -412,7 +415,7 @@ where
 /// message is visible).
 pub fn history(conn: &mut DbConn, message_id: &str) -> Result<Vec<HistoryEvent>, StoreError> {
     let rows: Vec<HistoryRow> = with_conn!(conn, c => status_events::table
-        .filter(status_events::message_id.eq(message_id.to_string()))
+        .filter(status_events::message_id.eq(id_key(message_id)))
         .order((status_events::occurred_at, status_events::event_id))
         .select(HistoryRow::as_select())
         .load(c)?);

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::connection::{from_db, to_db};
 use super::dialect::Dialect;
+use super::message_key::id_key;
 use super::rows::SuppressionRow;
 use super::schema::{flags, messages, sentlog_meta, suppressions};
 use super::{DbConn, StoreError, WriteTransaction};
@@ -418,7 +419,7 @@ pub fn backfill_batch(
             messages::status_changed_at,
         );
         let mut rows: Vec<FactRow> = messages::table
-            .filter(messages::id.gt(after_id.to_string()))
+            .filter(messages::id.gt(id_key(after_id)))
             .order(messages::id)
             .limit(limit as i64)
             .select(select)

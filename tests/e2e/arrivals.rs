@@ -116,13 +116,13 @@ async fn arrivals_cover_every_reach_state_and_page(db: TestDb) {
     let at = (Utc::now() - Duration::hours(7))
         .naive_utc()
         .format("%Y-%m-%d %H:%M:%S%.6f");
-    exec(
-        &mut server.store().conn().unwrap(),
-        &format!(
-            "UPDATE messages SET status_changed_at = '{at}' WHERE id = '{}'",
-            ids[4]
-        ),
+    let mut conn = server.store().conn().unwrap();
+    let sql = format!(
+        "UPDATE messages SET status_changed_at = '{at}' WHERE id = {}",
+        sql_id(&conn, &ids[4])
     );
+    exec(&mut conn, &sql);
+    drop(conn);
     // A PMS guest arriving with no message at all.
     server
         .guests()

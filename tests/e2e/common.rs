@@ -270,6 +270,21 @@ pub async fn list_all(
     }
 }
 
+/// GetMessageHistory of one message, failing the test on an error.
+pub async fn history(
+    client: &mut MessageServiceClient<Channel>,
+    message_id: &str,
+) -> Vec<proto::StatusEvent> {
+    client
+        .get_message_history(proto::GetMessageHistoryRequest {
+            message_id: message_id.to_string(),
+        })
+        .await
+        .expect("GetMessageHistory")
+        .into_inner()
+        .events
+}
+
 /// CountMessages of `filter`, failing the test on an error.
 pub async fn counts(
     client: &mut MessageServiceClient<Channel>,
@@ -282,6 +297,26 @@ pub async fn counts(
         .await
         .unwrap()
         .into_inner()
+}
+
+/// A message id as hand-written SQL spells it on this connection's backend (ids are
+/// stored as 16 bytes: see `store::message_key`).
+pub fn sql_id(conn: &sentlog::store::DbConn, id: &str) -> String {
+    sentlog::store::message_key::id_literal(conn.backend(), id)
+}
+
+/// The `text` column of every row a hand-written query returns.
+pub fn texts(conn: &mut sentlog::store::DbConn, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    let rows: Vec<Row> = match conn {
+        sentlog::store::DbConn::Pg(c, _) => diesel::sql_query(sql).load(c).unwrap(),
+        sentlog::store::DbConn::Sqlite(c) => diesel::sql_query(sql).load(c).unwrap(),
+    };
+    rows.into_iter().map(|r| r.text).collect()
 }
 
 /// Runs one SQL statement as an operator would, behind the service's back.

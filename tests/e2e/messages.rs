@@ -751,10 +751,10 @@ async fn counts_follow_every_write_and_time_range(db: TestDb) {
         let mut conn = store.conn()?;
         // Spread the messages over a week, minute by minute, then delete some.
         let minutes_back = match pg {
-            true => "abs(('x' || substr(md5(id), 1, 8))::bit(32)::int) % 10080",
+            true => "abs(('x' || substr(md5(id::text), 1, 8))::bit(32)::int) % 10080",
             false => {
-                "(unicode(substr(id, -1)) * 997 + unicode(substr(id, -2, 1)) * 31 \
-                      + unicode(substr(id, -3, 1))) % 10080"
+                "(unicode(substr(hex(id), -1)) * 997 + unicode(substr(hex(id), -2, 1)) * 31 \
+                      + unicode(substr(hex(id), -3, 1))) % 10080"
             }
         };
         let shifted = match pg {
@@ -923,7 +923,10 @@ async fn writers_of_many_statements_never_deadlock_on_tallies(db: TestDb) {
                             } else {
                                 delivered
                             };
-                            format!("UPDATE messages SET status = {status} WHERE id = '{id}'")
+                            format!(
+                                "UPDATE messages SET status = {status} WHERE id = {}",
+                                sql_id(&conn, id)
+                            )
                         })
                         .collect();
                     let run = |c: &mut dyn FnMut(&str) -> Result<(), diesel::result::Error>| {

@@ -114,15 +114,7 @@ async fn an_early_callback_waits_for_its_message(db: TestDb) {
     assert_eq!(m.error_category, ErrorCategory::InvalidNumber as i32);
     assert_eq!(m.sent_at, at(1), "per-status times as if in order");
     assert_eq!(m.failed_at, at(2));
-    let history = server
-        .messages()
-        .get_message_history(proto::GetMessageHistoryRequest {
-            message_id: ids[0].clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let history = history(&mut server.messages(), &ids[0]).await;
     assert_eq!(history.len(), 3, "recorded, failed, sent: {history:?}");
     assert!(
         history

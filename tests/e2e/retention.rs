@@ -63,7 +63,7 @@ async fn purge_deletes_only_what_is_older_than_the_period(db: TestDb) {
         let mut conn = store.conn().unwrap();
         let list = old_for_sql
             .iter()
-            .map(|i| format!("'{i}'"))
+            .map(|i| sql_id(&conn, i))
             .collect::<Vec<_>>()
             .join(",");
         assert_eq!(
@@ -153,15 +153,16 @@ struct PostgresPlanRow {
 }
 
 /// The plan of deleting one message's rows from each table the `$references` query
-/// names as referencing messages, as (table, plan lines).
+/// names as referencing messages, as (table, plan lines); `$backend` spells the id.
 macro_rules! reference_plans {
-    ($c:expr, $references:expr, $explain:expr, $row:ty, $line:ident) => {{
+    ($c:expr, $backend:expr, $references:expr, $explain:expr, $row:ty, $line:ident) => {{
+        let id = sentlog::store::message_key::id_literal($backend, "m");
         let references: Vec<Reference> = diesel::sql_query($references).load($c).unwrap();
         references
             .into_iter()
             .map(|r| {
                 let rows: Vec<$row> = diesel::sql_query(format!(
-                    "{} DELETE FROM {} WHERE {} = 'm'",
+                    "{} DELETE FROM {} WHERE {} = {id}",
                     $explain, r.child, r.column
                 ))
                 .load($c)
@@ -190,6 +191,7 @@ async fn every_reference_to_a_message_is_found_by_index(db: TestDb) {
         planned_as_if_large(&mut conn, |conn| match conn {
             sentlog::store::DbConn::Sqlite(c) => reference_plans!(
                 c,
+                sentlog::store::Backend::Sqlite,
                 "SELECT m.name AS child, f.\"from\" AS column FROM sqlite_master m \
                  JOIN pragma_foreign_key_list(m.name) f \
                  WHERE m.type = 'table' AND f.\"table\" = 'messages'",
@@ -199,6 +201,7 @@ async fn every_reference_to_a_message_is_found_by_index(db: TestDb) {
             ),
             sentlog::store::DbConn::Pg(c, _) => reference_plans!(
                 c,
+                sentlog::store::Backend::Postgres,
                 "SELECT t.relname::text AS child, a.attname::text AS column \
                  FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid \
                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \

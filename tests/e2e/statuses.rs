@@ -18,6 +18,7 @@ backend_tests!(
     campaign_stats_match_hand_counts,
     concurrent_batches_converge_without_losing_events,
     oversized_event_batch_is_refused,
+    ids_survive_the_move_to_sixteen_bytes,
 );
 
 const T0: i64 = 1_790_000_000;
@@ -201,14 +202,7 @@ async fn duplicates_with_and_without_event_ids(db: TestDb) {
     let after = get(&mut c, &ids[0]).await;
     assert_eq!(after.status, before.status);
     assert_eq!(after.sent_at, at(10));
-    let history = c
-        .get_message_history(proto::GetMessageHistoryRequest {
-            message_id: ids[0].clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let history = history(&mut c, &ids[0]).await;
     // recorded (PENDING), delivered, sent, failed, the later delivery: each kept once.
     assert_eq!(history.len(), 5, "{history:?}");
     server.stop().await;
@@ -413,14 +407,7 @@ async fn history_keeps_every_event_in_time_order(db: TestDb) {
     )
     .await;
     update(&mut c, vec![event(&ids[0], Delivered, 20, "d")]).await;
-    let history = c
-        .get_message_history(proto::GetMessageHistoryRequest {
-            message_id: ids[0].clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .events;
+    let history = history(&mut c, &ids[0]).await;
     let got: Vec<_> = history
         .iter()
         .map(|e| (e.status, e.event_id.as_str(), e.outcome))
@@ -647,14 +634,7 @@ async fn concurrent_batches_converge_without_losing_events(db: TestDb) {
             m.failed_at.map(|t| t.seconds),
             state.failed_at.map(|t| t.timestamp())
         );
-        let history = c
-            .get_message_history(proto::GetMessageHistoryRequest {
-                message_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .events;
+        let history = history(&mut c, id).await;
         assert_eq!(
             history.len(),
             mine.len() + 1,
@@ -681,5 +661,81 @@ async fn oversized_event_batch_is_refused(db: TestDb) {
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
     assert!(err.message().contains("events"));
+    server.stop().await;
+}
+
+/// Messages stored while ids were text keep their ids, history, order and flags
+/// through the migration that stores them in 16 bytes (migration 000026), and a
+/// copy of an id in another case still finds nothing.
+async fn ids_survive_the_move_to_sixteen_bytes(db: TestDb) {
+    let server = TestServer::start(db).await;
+    let mut client = server.messages();
+    let ids = record(
+        &mut client,
+        (0..5)
+            .map(|i| new_message("h", &format!("e{i}"), &format!("+3361234567{i}")))
+            .collect(),
+    )
+    .await;
+    let applied = update(
+        &mut client,
+        vec![event(&ids[0], MessageStatus::Delivered, 5, "d")],
+    )
+    .await;
+    assert_eq!(applied[0].outcome, EventOutcome::Applied as i32);
+    let before = list_all(&mut client, proto::MessageFilter::default(), 2).await;
+    // Back to text ids, as a database of the previous version holds them.
+    let down = match server.is_postgres() {
+        true => {
+            include_str!("../../migrations/postgres/2026-12-02-000026_binary_message_ids/down.sql")
+        }
+        false => {
+            include_str!("../../migrations/sqlite/2026-12-02-000026_binary_message_ids/down.sql")
+        }
+    };
+    let store = server.store().clone();
+    let stored_as_text = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        exec(&mut conn, "BEGIN");
+        for statement in down.split(';').filter(|s| !s.trim().is_empty()) {
+            exec(&mut conn, statement);
+        }
+        exec(&mut conn, "COMMIT");
+        exec(
+            &mut conn,
+            "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000026'",
+        );
+        texts(&mut conn, "SELECT id AS text FROM messages ORDER BY id")
+    })
+    .await
+    .unwrap();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(
+        stored_as_text, sorted,
+        "the down migration gives the same text back"
+    );
+    // Restarting runs the migration again.
+    let restarted = server.another_instance(|_| {}).await;
+    let mut client = restarted.messages();
+    let after = list_all(&mut client, proto::MessageFilter::default(), 2).await;
+    assert_eq!(after, before, "same messages, same order, same pages");
+    let history = history(&mut client, &ids[0]).await;
+    assert!(history.iter().any(|e| e.event_id == "d"), "{history:?}");
+    // Writes still find the message, and its history still belongs to it.
+    let read = update(
+        &mut client,
+        vec![event(&ids[0], MessageStatus::Read, 9, "r")],
+    )
+    .await;
+    assert_eq!(read[0].outcome, EventOutcome::Applied as i32);
+    for wrong in [ids[1].to_uppercase(), ids[1].replace('-', "")] {
+        let err = client
+            .get_message(proto::GetMessageRequest { id: wrong })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::NotFound);
+    }
+    restarted.stop().await;
     server.stop().await;
 }

@@ -151,8 +151,8 @@ async fn an_opt_out_outlives_retention_and_erasure(db: TestDb) {
     sql(
         &server,
         &[&format!(
-            "UPDATE messages SET created_at = '2020-01-01 00:00:00' WHERE id = '{}'",
-            ids[0]
+            "UPDATE messages SET created_at = '2020-01-01 00:00:00' WHERE id = {}",
+            sentlog::store::message_key::id_literal(server.store().backend(), &ids[0])
         )],
     )
     .await;

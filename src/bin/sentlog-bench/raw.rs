@@ -13,6 +13,7 @@ use sentlog::domain::filter::MessageQuery;
 use sentlog::domain::message::{Channel, MessageStatus};
 use sentlog::domain::status::rank;
 use sentlog::store::connection::to_db;
+use sentlog::store::message_key::id_literal;
 use sentlog::store::messages::MessageRow;
 use sentlog::store::{Backend, DbConn, StoreError, WriteTransaction};
 use sentlog::with_conn;
@@ -278,6 +279,7 @@ pub fn apply_events(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let received = time(now);
+    let backend = conn.backend();
     // Rows locked in message order, as the service does, so concurrent batches
     // touching the same messages wait for each other instead of deadlocking.
     let mut ordered: Vec<&RawEvent> = events.iter().collect();
@@ -295,7 +297,7 @@ pub fn apply_events(
                 "INSERT INTO status_events (message_id, event_id, status, occurred_at, received_at, \
                  error_category, outcome) VALUES ({}, {}, {}, {at}, {received}, 0, 1) \
                  ON CONFLICT DO NOTHING",
-                text(&e.message_id),
+                id_literal(backend, &e.message_id),
                 text(&e.event_id),
                 e.status.code()
             ),
@@ -310,7 +312,7 @@ pub fn apply_events(
                 milestone_column(e.status)
                     .map(|c| format!(", {c} = COALESCE({c}, {at})"))
                     .unwrap_or_default(),
-                text(&e.message_id),
+                id_literal(backend, &e.message_id),
                 list_of(lower)
             ),
             true,
@@ -328,7 +330,8 @@ pub fn apply_events_set_based(
     events: &[RawEvent],
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let postgres = conn.backend() == Backend::Postgres;
+    let backend = conn.backend();
+    let postgres = backend == Backend::Postgres;
     // PostgreSQL types a VALUES list from its literals: timestamps must say so.
     let timestamp = |t: DateTime<Utc>| match postgres {
         true => format!("CAST({} AS timestamp)", time(t)),
@@ -347,7 +350,7 @@ pub fn apply_events_set_based(
         statements.push((
             format!(
                 "SELECT id FROM messages WHERE id IN ({}) ORDER BY id FOR UPDATE",
-                list_of(winners.keys().map(|id| text(id)))
+                list_of(winners.keys().map(|id| id_literal(backend, id)))
             ),
             false,
         ));
@@ -358,7 +361,7 @@ pub fn apply_events_set_based(
              error_category, outcome) VALUES {} ON CONFLICT DO NOTHING",
             list_of(events.iter().map(|e| format!(
                 "({}, {}, {}, {}, {received}, 0, 1)",
-                text(&e.message_id),
+                id_literal(backend, &e.message_id),
                 text(&e.event_id),
                 e.status.code(),
                 timestamp(e.occurred_at)
@@ -389,7 +392,7 @@ pub fn apply_events_set_based(
              FROM v WHERE messages.id = v.id AND {rank_of_status} < v.event_rank",
             list_of(winners.values().map(|e| format!(
                 "({}, {}, {}, {}, {})",
-                text(&e.message_id),
+                id_literal(backend, &e.message_id),
                 e.status.code(),
                 rank(e.status),
                 timestamp(e.occurred_at),

@@ -408,8 +408,13 @@ macro_rules! matching {
         }
         let kinds: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
         query = filter_in!(query, messages::category, kinds.as_slice());
-        let errors: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
-        query = filter_in!(query, messages::error_category, errors.as_slice());
+        query = match rare_error_sql(&q.error_categories) {
+            Some(error) => query.filter(error),
+            None => {
+                let errors: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
+                filter_in!(query, messages::error_category, errors.as_slice())
+            }
+        };
         if let Some(since) = &q.stuck {
             query = query.filter(stuck_condition!(since));
         }
@@ -455,6 +460,37 @@ fn rare_status_sql(statuses: &[MessageStatus]) -> Option<StaticSql<Bool>> {
         MessageStatus::Delivered | MessageStatus::Read => return None,
     };
     Some(static_sql(sql))
+}
+
+/// A filter on one error category that `messages_hotel_error` holds (every one but
+/// none), as literal SQL, for the reason `rare_status_sql` gives: SQLite's partial
+/// index (migration 000027) is proved only by a literal term of its condition, and a
+/// shared PostgreSQL plan only by a literal value.
+fn rare_error_sql(categories: &[ErrorCategory]) -> Option<StaticSql<Bool>> {
+    /// Indexed by code; code 0 (no error) is not in the index.
+    const BY_CODE: [&str; 14] = [
+        "",
+        "error_category = 1",
+        "error_category = 2",
+        "error_category = 3",
+        "error_category = 4",
+        "error_category = 5",
+        "error_category = 6",
+        "error_category = 7",
+        "error_category = 8",
+        "error_category = 9",
+        "error_category = 10",
+        "error_category = 11",
+        "error_category = 12",
+        "error_category = 13",
+    ];
+    let [category] = categories else {
+        return None;
+    };
+    match BY_CODE.get(usize::try_from(category.code()).ok()?) {
+        Some(sql) if !sql.is_empty() => Some(static_sql(sql)),
+        _ => None,
+    }
 }
 
 /// SENT, as literal SQL, in the words of `messages_stuck_sent`'s condition.
@@ -888,6 +924,23 @@ macro_rules! stuck_branch_count {
     }};
 }
 
+/// What a count groups messages by, in the order of `tallies::Groups`: status, channel,
+/// error category, message category.
+const COUNT_GROUPS: (
+    messages::status,
+    messages::channel,
+    messages::error_category,
+    messages::category,
+) = (
+    messages::status,
+    messages::channel,
+    messages::error_category,
+    messages::category,
+);
+
+/// One group's `COUNT_GROUPS` values.
+type GroupKey = (i32, i32, i32, i32);
+
 /// The statement of `count_rows_and_stuck`: `q`'s groups, each with its count and
 /// `SUM(CASE WHEN <stuck at since> THEN 1 ELSE 0 END)`.
 macro_rules! rows_and_stuck_count {
@@ -896,21 +949,11 @@ macro_rules! rows_and_stuck_count {
         use diesel::sql_types::Integer;
         let is_stuck = case_when(stuck_condition!($since), 1.into_sql::<Integer>())
             .otherwise(0.into_sql::<Integer>());
-        let grouped = messages::table
-            .group_by((
-                messages::status,
-                messages::channel,
-                messages::error_category,
-                messages::category,
-            ))
-            .select((
-                messages::status,
-                messages::channel,
-                messages::error_category,
-                messages::category,
-                count_star(),
-                sum(is_stuck),
-            ));
+        let grouped = messages::table.group_by(COUNT_GROUPS).select((
+            COUNT_GROUPS,
+            count_star(),
+            sum(is_stuck),
+        ));
         matching!(grouped, $q, $names)
     }};
 }
@@ -936,12 +979,12 @@ fn count_rows_and_stuck(
     since: &StuckSince,
     names: Option<&Vec<String>>,
 ) -> Result<(tallies::Groups, i64), StoreError> {
-    let rows: Vec<(i32, i32, i32, i32, i64, Option<i64>)> =
+    let rows: Vec<(GroupKey, i64, Option<i64>)> =
         with_conn!(conn, c => rows_and_stuck_count!(q, since, names).load(c)?);
-    let stuck = rows.iter().map(|r| r.5.unwrap_or(0)).sum();
+    let stuck = rows.iter().map(|r| r.2.unwrap_or(0)).sum();
     let groups = rows
         .into_iter()
-        .map(|(s, ch, e, k, n, _)| (s, ch, e, k, n))
+        .map(|((s, ch, e, k), n, _)| (s, ch, e, k, n))
         .collect();
     Ok((groups, stuck))
 }
@@ -1043,12 +1086,14 @@ fn count_rows(
     q: &MessageQuery,
     names: Option<&Vec<String>>,
 ) -> Result<tallies::Groups, StoreError> {
-    Ok(with_conn!(conn, c => {
-        let grouped = messages::table
-            .group_by((messages::status, messages::channel, messages::error_category, messages::category))
-            .select((messages::status, messages::channel, messages::error_category, messages::category, count_star()));
+    let rows: Vec<(GroupKey, i64)> = with_conn!(conn, c => {
+        let grouped = messages::table.group_by(COUNT_GROUPS).select((COUNT_GROUPS, count_star()));
         matching!(grouped, q, names).load(c)?
-    }))
+    });
+    Ok(rows
+        .into_iter()
+        .map(|((s, ch, e, k), n)| (s, ch, e, k, n))
+        .collect())
 }
 
 impl Counts {
@@ -1219,15 +1264,17 @@ pub fn fill_categories(
 mod tests {
     use super::*;
 
+    /// A literal condition's SQL text.
+    fn text(f: StaticSql<Bool>) -> String {
+        use diesel::query_builder::QueryFragment;
+        let mut builder = diesel::sqlite::SqliteQueryBuilder::new();
+        f.to_sql(&mut builder, &diesel::sqlite::Sqlite).unwrap();
+        diesel::query_builder::QueryBuilder::finish(builder)
+    }
+
     /// The literal statuses say the codes the rest of the store binds.
     #[test]
     fn stuck_status_literals_are_the_status_codes() {
-        use diesel::query_builder::QueryFragment;
-        let text = |f: StaticSql<Bool>| {
-            let mut builder = diesel::sqlite::SqliteQueryBuilder::new();
-            f.to_sql(&mut builder, &diesel::sqlite::Sqlite).unwrap();
-            diesel::query_builder::QueryBuilder::finish(builder)
-        };
         for status in MessageStatus::ALL {
             let sql = stuck_status_sql(status).map(text);
             match stuck::Clock::of(status) {
@@ -1241,6 +1288,53 @@ mod tests {
             MessageStatus::Validated.code()
         );
         assert_eq!(WAITING_SQL, waiting);
+    }
+
+    /// Each one-value filter's literal is the code the rest of the store binds, and a
+    /// branch of the condition of SQLite's partial index (migration 000027), so SQLite
+    /// proves the filter falls in that index; DELIVERED, READ and no error are not in it.
+    #[test]
+    fn rare_literals_are_branches_of_the_partial_indexes() {
+        let migration = include_str!(
+            "../../migrations/sqlite/2026-12-07-000027_partial_status_error_indexes/up.sql"
+        );
+        // Every term of every index condition: the text after WHERE, cut at OR.
+        let code: String = migration
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let branches: Vec<&str> = code
+            .split(';')
+            .filter_map(|statement| statement.split_once(" WHERE ").map(|(_, c)| c))
+            .flat_map(|condition| condition.split(" OR "))
+            .map(str::trim)
+            .collect();
+        // (the filter's literal, the literal it must be, or None where no index holds it)
+        let statuses = MessageStatus::ALL.into_iter().map(|status| {
+            let held = !matches!(status, MessageStatus::Delivered | MessageStatus::Read);
+            (
+                rare_status_sql(&[status]).map(text),
+                held.then(|| format!("status = {}", status.code())),
+            )
+        });
+        let errors = ErrorCategory::ALL.into_iter().map(|category| {
+            (
+                rare_error_sql(&[category]).map(text),
+                (category != ErrorCategory::None)
+                    .then(|| format!("error_category = {}", category.code())),
+            )
+        });
+        for (sql, wanted) in statuses.chain(errors) {
+            assert_eq!(sql, wanted);
+            if let Some(sql) = sql {
+                assert!(
+                    branches.contains(&sql.as_str()),
+                    "{sql} not in {branches:?}"
+                );
+            }
+        }
+        assert!(rare_error_sql(&[ErrorCategory::OptedOut, ErrorCategory::Other]).is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::fragments::{filter_in, filter_matched_names};
 use super::schema::message_tallies as t;
-use super::{DbConn, StoreError};
+use super::{Backend, DbConn, StoreError};
 use crate::domain::day_split::WholeDays;
 use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
@@ -32,22 +32,25 @@ pub fn can_answer(q: &MessageQuery) -> bool {
         && q.stuck.is_none()
 }
 
-/// The messages matching `q` (campaign names resolved) recorded on `days`, grouped.
-pub fn count(
-    conn: &mut DbConn,
-    q: &MessageQuery,
-    names: Option<&Vec<String>>,
-    days: WholeDays,
-) -> Result<Groups, StoreError> {
-    let channels: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
-    let statuses: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
-    let categories: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
-    let kinds: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
-    let rows: Vec<(i32, i32, i32, i32, Option<i64>)> = with_conn!(conn, c => {
+/// The statement of `count`: `q`'s tallies on `days`, summed per group, as a boxed
+/// query for the connection in hand (`$postgres`: its backend is PostgreSQL).
+macro_rules! grouped_tallies {
+    ($q:expr, $names:expr, $days:expr, $postgres:expr) => {{
+        let q: &MessageQuery = $q;
+        let days: &WholeDays = $days;
         let mut query = t::table
             .group_by((t::status, t::channel, t::error_category, t::category))
-            .select((t::status, t::channel, t::error_category, t::category, sum(t::messages)))
+            .select((
+                t::status,
+                t::channel,
+                t::error_category,
+                t::category,
+                sum(t::messages),
+            ))
             .into_boxed();
+        if $postgres {
+            query = query.filter(every_tally());
+        }
         query = filter_in!(query, t::hotel_id, q.hotel_ids.as_slice());
         if let Some(d) = days.from {
             query = query.filter(t::day.ge(d));
@@ -55,18 +58,51 @@ pub fn count(
         if let Some(d) = days.until {
             query = query.filter(t::day.lt(d));
         }
-        query = filter_matched_names!(query, t::campaign_name, names);
+        query = filter_matched_names!(query, t::campaign_name, $names);
         query = filter_in!(query, t::campaign_id, q.campaign_ids.as_slice());
+        let channels: Vec<i32> = q.channels.iter().map(|c| c.code()).collect();
+        let statuses: Vec<i32> = q.statuses.iter().map(|s| s.code()).collect();
+        let errors: Vec<i32> = q.error_categories.iter().map(|c| c.code()).collect();
+        let kinds: Vec<i32> = q.categories.iter().map(|c| c.code()).collect();
         query = filter_in!(query, t::channel, channels.as_slice());
         query = filter_in!(query, t::status, statuses.as_slice());
-        query = filter_in!(query, t::error_category, categories.as_slice());
-        query = filter_in!(query, t::category, kinds.as_slice());
-        query.load(c)?
-    });
+        query = filter_in!(query, t::error_category, errors.as_slice());
+        filter_in!(query, t::category, kinds.as_slice())
+    }};
+}
+
+/// The messages matching `q` (campaign names resolved) recorded on `days`, grouped.
+pub fn count(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    names: Option<&Vec<String>>,
+    days: WholeDays,
+) -> Result<Groups, StoreError> {
+    let postgres = conn.backend() == Backend::Postgres;
+    let rows: Vec<(i32, i32, i32, i32, Option<i64>)> =
+        with_conn!(conn, c => grouped_tallies!(q, names, &days, postgres).load(c)?);
     Ok(rows
         .into_iter()
         .filter_map(|(s, ch, cat, k, n)| n.filter(|n| *n != 0).map(|n| (s, ch, cat, k, n)))
         .collect())
+}
+
+/// The plan of `count`'s statement for `q` on `days`, one line per node, so tests can
+/// check which indexes it reads.
+pub fn explain_count(
+    conn: &mut DbConn,
+    q: &MessageQuery,
+    days: WholeDays,
+) -> Result<Vec<String>, StoreError> {
+    use super::explain::Explain;
+    Ok(match conn {
+        DbConn::Pg(c, _) => Explain::postgres(grouped_tallies!(q, None, &days, true)).load(c)?,
+        DbConn::Sqlite(c) => {
+            let rows: Vec<(i32, i32, i32, String)> =
+                Explain::sqlite(grouped_tallies!(q, None, &days, false)).load(c)?;
+            rows.into_iter().map(|(_, _, _, detail)| detail).collect()
+        }
+    })
 }
 
 /// The name a campaign's messages carry, `Some(None)` when they carry none, None when
@@ -76,14 +112,28 @@ pub fn campaign_name(
     hotel_id: &str,
     campaign_id: &str,
 ) -> Result<Option<Option<String>>, StoreError> {
-    let name: Option<String> = with_conn!(conn, c => t::table
-        .filter(t::hotel_id.eq(hotel_id.to_string()))
-        .filter(t::campaign_id.eq(campaign_id.to_string()))
-        .filter(t::messages.gt(0))
-        .select(t::campaign_name)
-        .first(c)
-        .optional()?);
+    let postgres = conn.backend() == Backend::Postgres;
+    let name: Option<String> = with_conn!(conn, c => {
+        let mut query = t::table
+            .filter(t::hotel_id.eq(hotel_id.to_string()))
+            .filter(t::campaign_id.eq(campaign_id.to_string()))
+            .filter(t::messages.gt(0))
+            .select(t::campaign_name)
+            .into_boxed();
+        if postgres {
+            query = query.filter(every_tally());
+        }
+        query.first(c).optional()?
+    });
     Ok(name.map(|n| Some(n).filter(|n| !n.is_empty())))
+}
+
+/// PostgreSQL: every tally, settled or pending, said so that the planner reads a
+/// hotel's tallies from the two partial indexes (`message_tallies_settled`,
+/// `message_tallies_pending`) in one BitmapOr: no index holds them all (migration
+/// 000028). SQLite keeps no pending tallies.
+fn every_tally() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("(pending OR NOT pending)")
 }
 
 /// Advisory lock key held while settling, so one instance settles at a time.

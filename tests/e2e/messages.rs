@@ -21,6 +21,7 @@ backend_tests!(
     bad_requests_are_invalid_argument,
     get_message_finds_or_says_not_found,
     every_filter_is_served_by_an_index,
+    tally_counts_read_an_index,
     date_ranges_page_like_any_filter,
     next_pages_are_prepared_once,
 );
@@ -1315,7 +1316,57 @@ async fn every_filter_is_served_by_an_index(db: TestDb) {
             text.contains("INDEX") || text.contains("Index"),
             "{name}:\n{text}"
         );
+        // The partial indexes of the rare statuses and of failures serve their
+        // filters (SQLite proves it from the literal the store writes).
+        let own = match name {
+            "status" => Some("messages_hotel_status"),
+            "error category" => Some("messages_hotel_error"),
+            _ => None,
+        };
+        if let Some(index) = own {
+            assert!(text.contains(index), "{name} reads {index}:\n{text}");
+        }
     }
+    server.stop().await;
+}
+
+/// A count the tallies answer reads a hotel's days from an index, never every tally:
+/// on PostgreSQL, both partial indexes (settled and pending tallies) at once, as no
+/// index holds them all (migration 000028).
+async fn tally_counts_read_an_index(db: TestDb) {
+    use sentlog::domain::filter::{FilterDraft, MessageQuery};
+    let server = TestServer::start(db).await;
+    let store = server.store().clone();
+    let plan = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn().unwrap();
+        let q = MessageQuery::build(
+            FilterDraft {
+                hotel_ids: vec!["h".into()],
+                ..Default::default()
+            },
+            &Default::default(),
+            sentlog::domain::stuck::StuckAfter::default().since(chrono::Utc::now()),
+        )
+        .unwrap();
+        let days = sentlog::domain::day_split::WholeDays {
+            from: chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
+            until: chrono::NaiveDate::from_ymd_opt(2026, 12, 1),
+        };
+        planned_as_if_large(&mut conn, |conn| {
+            sentlog::store::tallies::explain_count(conn, &q, days).unwrap()
+        })
+        .join("\n")
+    })
+    .await
+    .unwrap();
+    let wanted: &[&str] = match server.is_postgres() {
+        true => &["message_tallies_settled", "message_tallies_pending"],
+        false => &["SEARCH message_tallies"],
+    };
+    for index in wanted {
+        assert!(plan.contains(index), "reads {index}:\n{plan}");
+    }
+    assert!(!plan.contains("Seq Scan"), "{plan}");
     server.stop().await;
 }
 

@@ -34,19 +34,30 @@ fn list_of(items: impl IntoIterator<Item = String>) -> String {
     items.into_iter().collect::<Vec<_>>().join(", ")
 }
 
+/// `column` holding one of `values` (literals): an equality for one value, as the
+/// service writes it and as a driver user would. SQLite proves a partial index (the
+/// rare statuses') from `status = 4`, never from `status IN (4)`.
+fn one_of(column: &str, values: impl IntoIterator<Item = String>) -> String {
+    let values: Vec<String> = values.into_iter().collect();
+    match values.as_slice() {
+        [one] => format!("{column} = {one}"),
+        many => format!("{column} IN ({})", many.join(", ")),
+    }
+}
+
 /// The WHERE clause of a filter, as the service's query applies it, with the campaign
 /// names matching the filter's name already looked up (see `campaign_names`).
 pub fn where_clause(q: &MessageQuery, names: Option<&[String]>) -> String {
     let mut parts = vec!["1 = 1".to_string()];
-    let texts = |v: &[String]| list_of(v.iter().map(|s| text(s)));
+    let texts = |v: &[String]| v.iter().map(|s| text(s)).collect::<Vec<_>>();
     if !q.hotel_ids.is_empty() {
-        parts.push(format!("hotel_id IN ({})", texts(&q.hotel_ids)));
+        parts.push(one_of("hotel_id", texts(&q.hotel_ids)));
     }
     if !q.phone_forms.is_empty() {
-        parts.push(format!("recipient_phone IN ({})", texts(&q.phone_forms)));
+        parts.push(one_of("recipient_phone", texts(&q.phone_forms)));
     }
     if let Some(names) = names {
-        parts.push(format!("campaign_name IN ({})", texts(names)));
+        parts.push(one_of("campaign_name", texts(names)));
     }
     for (column, range) in [
         ("check_in_date", q.check_in),
@@ -60,15 +71,15 @@ pub fn where_clause(q: &MessageQuery, names: Option<&[String]>) -> String {
         }
     }
     if !q.channels.is_empty() {
-        parts.push(format!(
-            "channel IN ({})",
-            list_of(q.channels.iter().map(|c| c.code().to_string()))
+        parts.push(one_of(
+            "channel",
+            q.channels.iter().map(|c| c.code().to_string()),
         ));
     }
     if !q.statuses.is_empty() {
-        parts.push(format!(
-            "status IN ({})",
-            list_of(q.statuses.iter().map(|s| s.code().to_string()))
+        parts.push(one_of(
+            "status",
+            q.statuses.iter().map(|s| s.code().to_string()),
         ));
     }
     if let Some(t) = q.created_after {

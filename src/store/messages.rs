@@ -718,21 +718,90 @@ fn page_rows_per_day(
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let mut newest: Vec<(NaiveDateTime, String)> = Vec::with_capacity(days.len() * limit);
-    for day in days {
-        newest.extend(
-            with_conn!(conn, c => page_query!(day, names, cursor, limit, false)
-            .select((messages::created_at, messages::id))
-            .load::<(NaiveDateTime, String)>(c)?),
-        );
-    }
-    // Page order: newest first, ties by id, as the statements order them (ids compare
-    // bytewise on both backends).
-    newest.sort_unstable_by(|a, b| b.cmp(a));
-    newest.truncate(limit);
-    let ids: Vec<String> = newest.into_iter().map(|(_, id)| id).collect();
+    let ids: Vec<String> = with_conn!(conn, c => {
+        let days = days
+            .iter()
+            .map(|day| {
+                page_query!(day, names, cursor, limit, false)
+                    .select((messages::created_at, messages::id))
+            })
+            .collect();
+        NewestOfEach { pages: days, limit: limit as i64 }
+            .load::<(NaiveDateTime, String)>(c)?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect()
+    });
     Ok(with_conn!(conn, c => rows_in_page_order!(id_keys(ids)).load(c)?))
 }
+
+/// The newest `limit` of several page statements' `(created_at, id)` rows, in page
+/// order (newest first, ties by id: ids compare bytewise on both backends), as one
+/// statement: `(page) UNION ALL (page) ... ORDER BY 1 DESC, 2 DESC LIMIT n`. A week of
+/// check-ins is 8 day statements; sent one by one they cost 8 round trips, parses
+/// and executor start-ups where the database's work is 51 index entries each.
+struct NewestOfEach<Q> {
+    pages: Vec<Q>,
+    limit: i64,
+}
+
+/// How a backend takes a statement with its own ORDER BY and LIMIT as one arm of a
+/// UNION ALL: PostgreSQL in parentheses, SQLite (which allows none there) as a
+/// subquery.
+trait UnionArm: diesel::backend::Backend {
+    const OPEN: &'static str;
+    const CLOSE: &'static str;
+}
+
+impl UnionArm for diesel::pg::Pg {
+    const OPEN: &'static str = "(";
+    const CLOSE: &'static str = ")";
+}
+
+impl UnionArm for diesel::sqlite::Sqlite {
+    const OPEN: &'static str = "SELECT * FROM (";
+    const CLOSE: &'static str = ")";
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for NewestOfEach<Q>
+where
+    DB: UnionArm,
+    Q: diesel::query_builder::QueryFragment<DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    DB: diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        if let [page] = self.pages.as_slice() {
+            // Already in page order and limited; PostgreSQL refuses a second ORDER BY
+            // after a lone parenthesised statement.
+            return page.walk_ast(out.reborrow());
+        }
+        for (n, page) in self.pages.iter().enumerate() {
+            if n > 0 {
+                out.push_sql(" UNION ALL ");
+            }
+            out.push_sql(DB::OPEN);
+            page.walk_ast(out.reborrow())?;
+            out.push_sql(DB::CLOSE);
+        }
+        out.push_sql(" ORDER BY 1 DESC, 2 DESC LIMIT ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.limit)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for NewestOfEach<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for NewestOfEach<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for NewestOfEach<Q> {}
 
 /// Whether one PostgreSQL plan serves a page of `q` for every hotel and value, so the
 /// connection may plan its statement once and reuse it (`Plans::Shared`)
@@ -1167,23 +1236,33 @@ pub fn explain_list(conn: &mut DbConn, q: &MessageQuery) -> Result<Vec<String>, 
     let names = campaign_names(conn, q)?;
     let names = names.as_ref();
     // The statement that picks the page, as `list` runs it: its rows or its ids; for
-    // a range read a day at a time, the first day's.
-    let (q, sort_matches, one_step) = match q.per_stay_day(MAX_DAYS_PAGED_PER_DAY) {
-        Some(days) => (days[0].clone(), false, false),
-        None => (
-            q.clone(),
-            sorts_matches(conn, q),
-            reads_rows_in_one_step(conn, q),
-        ),
-    };
-    let q = &q;
+    // a range read a day at a time, the one statement over its days.
+    let per_day = q.per_stay_day(MAX_DAYS_PAGED_PER_DAY);
+    let sort_matches = sorts_matches(conn, q);
+    let one_step = reads_rows_in_one_step(conn, q);
     macro_rules! plan {
         ($c:expr, $explain:path, $rows:ty, $detail:expr) => {{
             let c = $c;
-            let page = page_query!(q, names, None::<&Cursor>, 51, sort_matches);
-            let rows: Vec<$rows> = match one_step {
-                true => $explain(page.select(MessageRow::as_select())).load(c)?,
-                false => $explain(page.select(messages::id)).load(c)?,
+            let rows: Vec<$rows> = match (&per_day, one_step) {
+                (Some(days), _) => {
+                    let pages = days
+                        .iter()
+                        .map(|day| {
+                            page_query!(day, names, None::<&Cursor>, 51, false)
+                                .select((messages::created_at, messages::id))
+                        })
+                        .collect();
+                    $explain(NewestOfEach { pages, limit: 51 }).load(c)?
+                }
+                (None, true) => $explain(
+                    page_query!(q, names, None::<&Cursor>, 51, sort_matches)
+                        .select(MessageRow::as_select()),
+                )
+                .load(c)?,
+                (None, false) => $explain(
+                    page_query!(q, names, None::<&Cursor>, 51, sort_matches).select(messages::id),
+                )
+                .load(c)?,
             };
             rows.into_iter().map($detail).collect()
         }};

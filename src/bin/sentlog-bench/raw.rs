@@ -193,6 +193,16 @@ pub struct IndexDefinition {
     pub definition: String,
 }
 
+/// PostgreSQL: reclaims the tallies folded away, as autovacuum does in production
+/// whenever a fifth of the small tallies table is dead (SQLite updates tallies in
+/// place and has nothing to reclaim).
+pub fn vacuum_tallies(conn: &mut DbConn) -> Result<(), StoreError> {
+    if let DbConn::Pg(c, _) = conn {
+        sql_query("VACUUM message_tallies").execute(c)?;
+    }
+    Ok(())
+}
+
 /// Drops the secondary indexes of `messages` (those no write needs: every unique
 /// index stays, so RecordMessages' `ON CONFLICT` and id lookups work) and returns their
 /// definitions, read from the catalog, for `rebuild_indexes`. A bulk seed writes the

@@ -582,7 +582,7 @@ pub fn list(
         return Ok(Vec::new());
     }
     let names = names.as_ref();
-    let rows = match q.per_stay_day(MAX_DAYS_PAGED_PER_DAY) {
+    let rows = match q.per_stay_day(max_days_paged_per_day(conn)) {
         Some(days) => {
             // A day's statement keeps one hotel's day of a stay-date index: whatever the
             // values, its plan walks that day, so one plan serves every day and page.
@@ -695,15 +695,21 @@ fn page_rows(
     }))
 }
 
-/// The longest check-in or check-out range whose page is read a day at a time (two
-/// weeks of arrivals or departures). A longer one is read from its index and sorted,
-/// as an open-ended one is: each day costs a statement, and two months of a big
-/// hotel's delivered WhatsApp check-ins (the benchmark's combined filter) read a day
-/// at a time lost to the sort at 1,000,000 messages (26.6 against 16.6 ms p50 on
-/// PostgreSQL, 12.1 against 9.3 on SQLite) while winning at 10,000,000 (26.4
-/// against 110.9, 18.5 against 77.4): one statement over all the days would serve
-/// both, and is not written yet.
-const MAX_DAYS_PAGED_PER_DAY: i64 = 14;
+/// The longest check-in or check-out range whose page is read a day at a time, in one
+/// statement (`NewestOfEach`). A longer one is read from its index and sorted, as an
+/// open-ended one is. Two months of a big hotel's delivered WhatsApp check-ins (the
+/// benchmark's combined filter) at 1,000,000 messages: PostgreSQL answers the 61 days'
+/// index walks, merged, in 5.3–5.7 ms p50 against 9.6–10.6 sorted (and the sort grows
+/// with the table: 110.9 ms at 10,000,000, stop 28), so it pages two months a day at a
+/// time. SQLite sorts each day's rows again before its merge (a temporary B-tree per
+/// day in its query plan): 15.6–16.3 ms against 5.4–6.0 sorted, so it pages two weeks
+/// a day at a time (a week costs the same either way).
+fn max_days_paged_per_day(conn: &DbConn) -> i64 {
+    match conn.backend() {
+        super::Backend::Postgres => 62,
+        super::Backend::Sqlite => 14,
+    }
+}
 
 /// One page of the day queries of a stay range (`MessageQuery::per_stay_day`): each
 /// day gives its newest `limit` ids after `cursor`, walking that day's entries of the
@@ -1237,7 +1243,7 @@ pub fn explain_list(conn: &mut DbConn, q: &MessageQuery) -> Result<Vec<String>, 
     let names = names.as_ref();
     // The statement that picks the page, as `list` runs it: its rows or its ids; for
     // a range read a day at a time, the one statement over its days.
-    let per_day = q.per_stay_day(MAX_DAYS_PAGED_PER_DAY);
+    let per_day = q.per_stay_day(max_days_paged_per_day(conn));
     let sort_matches = sorts_matches(conn, q);
     let one_step = reads_rows_in_one_step(conn, q);
     macro_rules! plan {

@@ -711,6 +711,25 @@ fn max_days_paged_per_day(conn: &DbConn) -> i64 {
     }
 }
 
+/// The statement that picks a page of the day queries `$days` of a stay range: each
+/// day's newest `$limit` `(created_at, id)` after `$cursor`, merged (`NewestOfEach`).
+macro_rules! newest_of_days {
+    ($days:expr, $names:expr, $cursor:expr, $limit:expr) => {{
+        let limit: usize = $limit;
+        let pages = $days
+            .iter()
+            .map(|day| {
+                page_query!(day, $names, $cursor, limit, false)
+                    .select((messages::created_at, messages::id))
+            })
+            .collect();
+        NewestOfEach {
+            pages,
+            limit: limit as i64,
+        }
+    }};
+}
+
 /// One page of the day queries of a stay range (`MessageQuery::per_stay_day`): each
 /// day gives its newest `limit` ids after `cursor`, walking that day's entries of the
 /// stay-date index in page order, and the page is the newest `limit` of them all,
@@ -724,20 +743,11 @@ fn page_rows_per_day(
     cursor: Option<&Cursor>,
     limit: usize,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let ids: Vec<String> = with_conn!(conn, c => {
-        let days = days
-            .iter()
-            .map(|day| {
-                page_query!(day, names, cursor, limit, false)
-                    .select((messages::created_at, messages::id))
-            })
-            .collect();
-        NewestOfEach { pages: days, limit: limit as i64 }
-            .load::<(NaiveDateTime, String)>(c)?
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect()
-    });
+    let ids: Vec<String> = with_conn!(conn, c => newest_of_days!(days, names, cursor, limit)
+        .load::<(NaiveDateTime, String)>(c)?
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect());
     Ok(with_conn!(conn, c => rows_in_page_order!(id_keys(ids)).load(c)?))
 }
 
@@ -1251,14 +1261,7 @@ pub fn explain_list(conn: &mut DbConn, q: &MessageQuery) -> Result<Vec<String>, 
             let c = $c;
             let rows: Vec<$rows> = match (&per_day, one_step) {
                 (Some(days), _) => {
-                    let pages = days
-                        .iter()
-                        .map(|day| {
-                            page_query!(day, names, None::<&Cursor>, 51, false)
-                                .select((messages::created_at, messages::id))
-                        })
-                        .collect();
-                    $explain(NewestOfEach { pages, limit: 51 }).load(c)?
+                    $explain(newest_of_days!(days, names, None::<&Cursor>, 51)).load(c)?
                 }
                 (None, true) => $explain(
                     page_query!(q, names, None::<&Cursor>, 51, sort_matches)

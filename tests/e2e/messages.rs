@@ -760,8 +760,14 @@ async fn counts_follow_every_write_and_time_range(db: TestDb) {
         };
         let shifted = match pg {
             true => format!("created_at - ({minutes_back}) * interval '1 minute'"),
+            // In the text the store writes (chrono's `%F %T%.f`): a whole second has
+            // no fraction. strftime's `.000` would sort after the store's own text of
+            // that second, and a page token bound there would skip rows tied on it.
             false => format!(
-                "strftime('%Y-%m-%d %H:%M:%f', created_at, '-' || ({minutes_back}) || ' minutes')"
+                "CASE WHEN substr({t}, -4) = '.000' THEN substr({t}, 1, 19) ELSE {t} END",
+                t = format!(
+                    "strftime('%Y-%m-%d %H:%M:%f', created_at, '-' || ({minutes_back}) || ' minutes')"
+                )
             ),
         };
         exec(

@@ -1009,8 +1009,8 @@ macro_rules! stuck_branch_count {
     }};
 }
 
-/// What a count groups messages by, in the order of `tallies::Groups`: status, channel,
-/// error category, message category.
+/// What a count groups messages by, in the order of `tallies::GroupKey`: status,
+/// channel, error category, message category.
 const COUNT_GROUPS: (
     messages::status,
     messages::channel,
@@ -1022,9 +1022,6 @@ const COUNT_GROUPS: (
     messages::error_category,
     messages::category,
 );
-
-/// One group's `COUNT_GROUPS` values.
-type GroupKey = (i32, i32, i32, i32);
 
 /// The statement of `count_rows_and_stuck`: `q`'s groups, each with its count and
 /// `SUM(CASE WHEN <stuck at since> THEN 1 ELSE 0 END)`.
@@ -1064,13 +1061,10 @@ fn count_rows_and_stuck(
     since: &StuckSince,
     names: Option<&Vec<String>>,
 ) -> Result<(tallies::Groups, i64), StoreError> {
-    let rows: Vec<(GroupKey, i64, Option<i64>)> =
+    let rows: Vec<(tallies::GroupKey, i64, Option<i64>)> =
         with_conn!(conn, c => rows_and_stuck_count!(q, since, names).load(c)?);
     let stuck = rows.iter().map(|r| r.2.unwrap_or(0)).sum();
-    let groups = rows
-        .into_iter()
-        .map(|((s, ch, e, k), n, _)| (s, ch, e, k, n))
-        .collect();
+    let groups = rows.into_iter().map(|(key, n, _)| (key, n)).collect();
     Ok((groups, stuck))
 }
 
@@ -1171,14 +1165,10 @@ fn count_rows(
     q: &MessageQuery,
     names: Option<&Vec<String>>,
 ) -> Result<tallies::Groups, StoreError> {
-    let rows: Vec<(GroupKey, i64)> = with_conn!(conn, c => {
+    Ok(with_conn!(conn, c => {
         let grouped = messages::table.group_by(COUNT_GROUPS).select((COUNT_GROUPS, count_star()));
         matching!(grouped, q, names).load(c)?
-    });
-    Ok(rows
-        .into_iter()
-        .map(|((s, ch, e, k), n)| (s, ch, e, k, n))
-        .collect())
+    }))
 }
 
 impl Counts {
@@ -1188,7 +1178,7 @@ impl Counts {
         let mut category: HashMap<ErrorCategory, i64> = HashMap::new();
         let mut kind: HashMap<MessageCategory, i64> = HashMap::new();
         let mut total = 0;
-        for (s, ch, cat, k, n) in groups {
+        for ((s, ch, cat, k), n) in groups {
             total += n;
             if let Some(k) = MessageCategory::from_code(k) {
                 *kind.entry(k).or_default() += n;

@@ -13,9 +13,16 @@ use crate::domain::error_category::ErrorCategory;
 use crate::domain::filter::MessageQuery;
 use crate::with_conn;
 
-/// (status, channel, error category, message category, messages) groups, as the row
-/// counts give them.
-pub type Groups = Vec<(i32, i32, i32, i32, i64)>;
+/// What a count groups messages by: status, channel, error category, message category
+/// codes (the row counts group by the same columns of `messages`).
+pub type GroupKey = (i32, i32, i32, i32);
+
+/// Each group's key and its messages, as the tallies and the row counts give them.
+pub type Groups = Vec<(GroupKey, i64)>;
+
+/// The tallies' group columns, in `GroupKey`'s order.
+const TALLY_GROUPS: (t::status, t::channel, t::error_category, t::category) =
+    (t::status, t::channel, t::error_category, t::category);
 
 /// Whether the tallies can answer `q`: it filters on nothing they do not keep
 /// (recording time aside, which they keep by whole day).
@@ -39,14 +46,8 @@ macro_rules! grouped_tallies {
         let q: &MessageQuery = $q;
         let days: &WholeDays = $days;
         let mut query = t::table
-            .group_by((t::status, t::channel, t::error_category, t::category))
-            .select((
-                t::status,
-                t::channel,
-                t::error_category,
-                t::category,
-                sum(t::messages),
-            ))
+            .group_by(TALLY_GROUPS)
+            .select((TALLY_GROUPS, sum(t::messages)))
             .into_boxed();
         if $postgres {
             query = query.filter(every_tally());
@@ -79,11 +80,11 @@ pub fn count(
     days: WholeDays,
 ) -> Result<Groups, StoreError> {
     let postgres = conn.backend() == Backend::Postgres;
-    let rows: Vec<(i32, i32, i32, i32, Option<i64>)> =
+    let rows: Vec<(GroupKey, Option<i64>)> =
         with_conn!(conn, c => grouped_tallies!(q, names, &days, postgres).load(c)?);
     Ok(rows
         .into_iter()
-        .filter_map(|(s, ch, cat, k, n)| n.filter(|n| *n != 0).map(|n| (s, ch, cat, k, n)))
+        .filter_map(|(key, n)| n.filter(|n| *n != 0).map(|n| (key, n)))
         .collect())
 }
 

@@ -3,6 +3,7 @@
 //! same work done as plain SQL through the driver. Prints one Markdown table (and JSON
 //! with --json). See the README's Performance section.
 mod csm;
+mod fixed_page;
 mod measure;
 mod raw;
 mod report;
@@ -55,6 +56,11 @@ pub struct Args {
     /// builds' pages on a `--reuse`d database without the counts' minutes.
     #[arg(long)]
     lists_only: bool,
+    /// Messages per ListMessages page (the plain SQL reads one more, as the store
+    /// does). A page of 1 next to the default 50 tells what the answer's rows cost on
+    /// the gRPC side, which the composed limit's no-op call does not carry.
+    #[arg(long, default_value_t = 50)]
+    page_size: u32,
     /// Also print the database's plan of each filter's list query.
     #[arg(long)]
     explain: bool,
@@ -79,6 +85,10 @@ pub struct Args {
     /// Internal: serve gRPC on this address (the benchmark's server child process).
     #[arg(long, hide = true)]
     serve: Option<String>,
+    /// Internal: with --serve, serve this encoded ListMessages reply to every call
+    /// instead of the service (the fixed-page server of the reply-cost measure).
+    #[arg(long, hide = true)]
+    serve_reply: Option<std::path::PathBuf>,
     /// Internal: the server child's open-stream caps (the watcher measure raises them).
     #[arg(long, hide = true)]
     stream_cap: Option<usize>,
@@ -99,6 +109,9 @@ fn main() -> anyhow::Result<()> {
         request_timeout_ms: 3_600_000,
         ..Settings::default()
     };
+    if let (Some(addr), Some(reply)) = (&args.serve, &args.serve_reply) {
+        return fixed_page::serve(reply, addr);
+    }
     if let Some(addr) = &args.serve {
         let mut settings = settings;
         if let Some(cap) = args.stream_cap {

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use prost::Message as _;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sentlog::domain::phone::RegionMap;
@@ -13,6 +14,7 @@ use sentlog::proto::reconciliation_service_client::ReconciliationServiceClient;
 use sentlog::store::Store;
 use tonic::transport::Channel as Transport;
 
+use crate::fixed_page;
 use crate::raw::{self, RawEvent};
 use crate::report::Table;
 use crate::seed::{Seeded, callbacks, filters, message_query};
@@ -104,18 +106,26 @@ async fn reads(
     let channel = channels[0].clone();
     for (name, filter) in filters(seeded) {
         let query = message_query(filter.clone(), regions)?;
+        let page_size = args.page_size;
+        let request = move |f: &proto::MessageFilter| proto::ListMessagesRequest {
+            filter: Some(f.clone()),
+            page_size: page_size as i32,
+            page_token: String::new(),
+        };
+        let reply = MessageServiceClient::new(channel.clone())
+            .list_messages(request(&filter))
+            .await?
+            .into_inner();
+        table.add(
+            format!("ListMessages {name}: messages in the reply; its encoded bytes"),
+            format!("{}; {}", reply.messages.len(), reply.encoded_len()),
+        );
         let (ch, f) = (channels.to_vec(), filter.clone());
         let grpc = concurrent_within(calls, QUERY_BUDGET, move |client, _| {
             let mut client = MessageServiceClient::new(ch[client].clone());
-            let f = f.clone();
+            let req = request(&f);
             async move {
-                client
-                    .list_messages(proto::ListMessagesRequest {
-                        filter: Some(f),
-                        page_size: 50,
-                        page_token: String::new(),
-                    })
-                    .await?;
+                client.list_messages(req).await?;
                 Ok(())
             }
         })
@@ -124,7 +134,8 @@ async fn reads(
         let plain = concurrent_within(calls, QUERY_BUDGET, move |_, _| {
             let (st, q) = (st.clone(), q.clone());
             async move {
-                st.run(move |c| raw::list(c, &q, 51)).await?;
+                st.run(move |c| raw::list(c, &q, page_size as usize + 1))
+                    .await?;
                 Ok(())
             }
         })
@@ -143,6 +154,23 @@ async fn reads(
                 grpc.per_second / plain.per_second,
                 limit,
                 grpc.per_second / limit
+            ),
+        );
+        // The composed limit's no-op call carries no messages; this page carries
+        // `reply`. Its own cost, measured on a server that answers with it and does
+        // nothing else, added to the limit's two terms.
+        let cost = fixed_page::measure(args, &reply).await?;
+        let with_reply = 1.0 / (1.0 / plain.per_second + 1.0 / floor_per_second + cost.seconds());
+        table.add(
+            format!(
+                "ListMessages {name}: the reply alone (a server answering this page, doing nothing else): calls/s; its no-op calls/s; composed limit with the reply calls/s; ratio to it"
+            ),
+            format!(
+                "{:.0}; {:.0}; {:.0}; {:.2}",
+                cost.page_per_second,
+                cost.noop_per_second,
+                with_reply,
+                grpc.per_second / with_reply
             ),
         );
         if lists_only {

@@ -15,7 +15,7 @@ use sentlog::proto;
 use tonic::codegen::{Body, StdError, http};
 use tonic::transport::Channel as Transport;
 
-use crate::server::ServerProcess;
+use crate::server::{ServerProcess, health_check};
 use crate::timing::concurrent_within;
 use crate::{Args, CLIENTS};
 
@@ -118,18 +118,7 @@ pub async fn measure(
                 }
             }
         };
-        let noop = |ch: Vec<Transport>| {
-            move |client: usize, _| {
-                let mut health =
-                    tonic_health::pb::health_client::HealthClient::new(ch[client].clone());
-                async move {
-                    health
-                        .check(tonic_health::pb::HealthCheckRequest::default())
-                        .await?;
-                    Ok(())
-                }
-            }
-        };
+        let noop = |ch: Vec<Transport>| move |client: usize, _| health_check(ch[client].clone());
         // Warm both up unmeasured, then measure each for seconds, as the floor is.
         concurrent_within(args.calls, FIXED_BUDGET, page(channels.clone())).await?;
         concurrent_within(args.calls, FIXED_BUDGET, noop(channels.clone())).await?;

@@ -18,7 +18,7 @@ use crate::fixed_page;
 use crate::raw::{self, RawEvent};
 use crate::report::Table;
 use crate::seed::{Seeded, callbacks, filters, message_query};
-use crate::server::ServerProcess;
+use crate::server::{ServerProcess, health_check};
 use crate::timing::{concurrent, concurrent_within, one_caller, percentiles};
 use crate::{Args, CLIENTS, HOTELS, QUERY_BUDGET};
 
@@ -53,17 +53,7 @@ pub async fn measure(
 /// unmeasured; the measured one runs for seconds (400 calls took 40 ms, and its
 /// figure swung from 2,000 to 12,000 calls/s between runs).
 pub async fn floor(channels: &[Transport], calls: usize, table: &mut Table) -> anyhow::Result<f64> {
-    let health = |ch: Vec<Transport>| {
-        move |client: usize, _| {
-            let mut health = tonic_health::pb::health_client::HealthClient::new(ch[client].clone());
-            async move {
-                health
-                    .check(tonic_health::pb::HealthCheckRequest::default())
-                    .await?;
-                Ok(())
-            }
-        }
-    };
+    let health = |ch: Vec<Transport>| move |client: usize, _| health_check(ch[client].clone());
     concurrent(calls, health(channels.to_vec())).await?;
     let floor = concurrent_within(
         FLOOR_CALLS_PER_CLIENT,
